@@ -1,0 +1,58 @@
+# dockerpty: `make` builds the core for Lua 5.4; `make test` sets up everything and runs the specs.
+
+LUA_VERSION ?= 5.4
+LUA_PKG ?= lua$(LUA_VERSION)
+LUA ?= lua$(LUA_VERSION)
+LUA_INCDIR ?=
+PREFIX ?= /usr/local
+
+BUILD := build/$(LUA_VERSION)
+CORE := $(BUILD)/dockerpty/core.so
+SOURCES := $(wildcard src/*.c)
+OBJECTS := $(SOURCES:src/%.c=$(BUILD)/obj/%.o)
+HEADERS := $(wildcard src/*.h)
+
+PKG_CFLAGS = $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(shell pkg-config --cflags $(LUA_PKG))) \
+	$(shell pkg-config --cflags libcurl libcjson)
+PKG_LIBS = $(shell pkg-config --libs libcurl libcjson)
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -Wall -Wextra -Werror $(PKG_CFLAGS)
+LDFLAGS += -shared
+LIBS += $(PKG_LIBS) -lm
+
+.PHONY: all deps engine test unit run install clean
+
+all: $(CORE)
+
+$(CORE): $(OBJECTS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(OBJECTS) $(LIBS)
+
+$(BUILD)/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+deps:
+	@scripts/deps
+
+# The deps check runs before the build's pkg-config look-ups are needed.
+engine: deps
+	@scripts/engine
+
+test: engine
+	@$(MAKE) --no-print-directory all
+	@LUA=$(LUA) LUA_VERSION=$(LUA_VERSION) scripts/test
+
+unit: deps
+	@$(MAKE) --no-print-directory all
+	@LUA=$(LUA) LUA_VERSION=$(LUA_VERSION) scripts/test --exclude-tags=engine,install
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_VERSION)/dockerpty
+	install -m 755 $(CORE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_VERSION)/dockerpty/core.so
+	install -d $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VERSION)/dockerpty
+	install -m 644 lua/dockerpty/*.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VERSION)/dockerpty/
+
+clean:
+	rm -rf build

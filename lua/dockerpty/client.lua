@@ -1,0 +1,269 @@
+-- The Engine API client: version negotiation, JSON bodies, and methods named after
+-- docker-py's low-level APIClient.
+local core = require "dockerpty.core"
+local endpoint = require "dockerpty.endpoint"
+
+local M = {}
+
+-- The oldest engine API dockerpty talks to, and the newest it asks for.
+M.MIN_API_VERSION = "1.25"
+M.MAX_API_VERSION = "1.47"
+
+local Client = {}
+Client.__index = Client
+M.Client = Client
+
+local function version_number(v)
+  local major, minor = tostring(v):match("^v?(%d+)%.(%d+)$")
+  if not major then return nil end
+  return tonumber(major) * 1000 + tonumber(minor)
+end
+M.version_number = version_number
+
+local function check(cond, argn, fname, msg)
+  if not cond then
+    error(("bad argument #%d to '%s' (%s)"):format(argn, fname, msg), 3)
+  end
+end
+
+local function is_integer(v)
+  return type(v) == "number" and v == math.floor(v)
+end
+
+local function check_id(id, argn, fname)
+  check(type(id) == "string" and id ~= "", argn, fname, "a non-empty string expected")
+end
+
+local function escape(s)
+  return (tostring(s):gsub("[^%w%-._~]", function(c) return ("%%%02X"):format(c:byte()) end))
+end
+M.escape = escape
+
+-- {all = true, filters = {status = {"running"}}} -> "?all=1&filters=%7B...%7D", keys sorted.
+local function query_string(q)
+  if q == nil then return "" end
+  local keys = {}
+  for k in pairs(q) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local parts = {}
+  for _, k in ipairs(keys) do
+    local v = q[k]
+    if type(v) == "boolean" then
+      v = v and "1" or "0"
+    elseif type(v) == "table" then
+      v = core.json_encode(v)
+    end
+    parts[#parts + 1] = escape(k) .. "=" .. escape(v)
+  end
+  if #parts == 0 then return "" end
+  return "?" .. table.concat(parts, "&")
+end
+M.query_string = query_string
+
+-- client{host=, tls_verify=, cert_path=, api_version=, timeout=, connect_timeout=, max_body=}
+-- Any option left out comes from DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH and
+-- DOCKER_API_VERSION. Returns the client, or nil, message, code when the set-up is wrong.
+function M.new(opts)
+  opts = opts or {}
+  check(type(opts) == "table", 1, "client", "table expected")
+  for _, k in ipairs { "host", "cert_path", "api_version" } do
+    check(opts[k] == nil or type(opts[k]) == "string", 1, "client", k .. " must be a string")
+  end
+  check(opts.tls_verify == nil or type(opts.tls_verify) == "boolean", 1, "client",
+    "tls_verify must be a boolean")
+  local conf, err, code = endpoint.resolve(opts)
+  if not conf then return nil, err, code end
+  if conf.api_version and not version_number(conf.api_version) then
+    return nil, ("invalid API version %q: expected a form like 1.41"):format(conf.api_version), "config"
+  end
+  local self = setmetatable({
+    endpoint = conf.endpoint,
+    api_version = conf.api_version and conf.api_version:gsub("^v", ""),
+    transport = core.transport(conf),
+  }, Client)
+  return self
+end
+
+local function engine_message(status, body, headers)
+  local ctype = headers["content-type"] or ""
+  if ctype:find("json", 1, true) then
+    local doc = core.json_decode(body)
+    if type(doc) == "table" and type(doc.message) == "string" then return doc.message end
+  end
+  body = body:gsub("^%s+", ""):gsub("%s+$", "")
+  if body ~= "" and #body <= 512 then return body end
+  return ("the engine answered HTTP %d"):format(status)
+end
+
+-- The bare exchange: status, body, headers, or nil, message, code. No version prefix.
+function Client:raw(method, path, body, content_type)
+  return self.transport:request(method, path, body, content_type)
+end
+
+-- Settles the API version: the one asked for, else the engine's (from /_ping), capped at
+-- MAX_API_VERSION; an engine older than MIN_API_VERSION is refused.
+function Client:negotiate()
+  if self.api_version then return self.api_version end
+  local status, body, headers = self:raw("GET", "/_ping")
+  if not status then return nil, body, headers end
+  if status ~= 200 then return nil, engine_message(status, body, headers), status end
+  local v = headers["api-version"]
+  if not version_number(v) then
+    return nil, ("%s did not state its API version; is it a Docker engine?"):format(self.endpoint),
+      "version"
+  end
+  if version_number(v) < version_number(M.MIN_API_VERSION) then
+    return nil, ("the engine at %s speaks API %s; dockerpty needs %s or newer"):format(
+      self.endpoint, v, M.MIN_API_VERSION), "version"
+  end
+  if version_number(v) > version_number(M.MAX_API_VERSION) then v = M.MAX_API_VERSION end
+  self.api_version = v
+  return v
+end
+
+-- request(method, path, {query=, body=, content_type=, raw=}) -> result | nil, message, code
+-- path is unversioned ("/containers/json"); the negotiated "/vX.YY" goes in front. A table
+-- body is sent as JSON, a string as it is. A JSON answer comes back decoded, any other as
+-- a string, an empty one as true. raw = true returns status, body, headers whatever the status.
+function Client:request(method, path, opts)
+  check(type(method) == "string", 1, "request", "string expected")
+  check(type(path) == "string" and path:sub(1, 1) == "/", 2, "request",
+    "a path starting with '/' expected")
+  opts = opts or {}
+  check(type(opts) == "table", 3, "request", "table expected")
+  local body = opts.body
+  check(body == nil or type(body) == "string" or type(body) == "table", 3, "request",
+    "body must be a table or a string")
+  if type(body) == "table" then body = core.json_encode(body) end
+
+  local v, err, code = self:negotiate()
+  if not v then return nil, err, code end
+  local target = (path:match("^/v%d+%.%d+/") and "" or "/v" .. v) .. path .. query_string(opts.query)
+  local status, rbody, headers = self:raw(method, target, body, opts.content_type)
+  if not status then return nil, rbody, headers end
+  if opts.raw then return status, rbody, headers end
+  if status >= 400 or (status >= 300 and status ~= 304) then
+    return nil, engine_message(status, rbody, headers), status
+  end
+  if rbody == "" then return true end
+  if (headers["content-type"] or ""):find("json", 1, true) then
+    local doc, jerr = core.json_decode(rbody)
+    if doc == nil then
+      return nil, ("%s from %s %s"):format(jerr, method, self.endpoint), "json"
+    end
+    return doc
+  end
+  return rbody
+end
+
+-- How many connections this client has opened: one, while the engine keeps it alive.
+function Client:connections()
+  return self.transport:connects()
+end
+
+function Client:close()
+  self.transport:close()
+end
+Client.__close = Client.close
+
+function Client:ping()
+  local status, body, headers = self:raw("GET", "/_ping")
+  if not status then return nil, body, headers end
+  if status ~= 200 then return nil, engine_message(status, body, headers), status end
+  return true
+end
+
+function Client:version()
+  return self:request("GET", "/version")
+end
+
+function Client:info()
+  return self:request("GET", "/info")
+end
+
+-- containers{all=, filters=, limit=, size=} -> list of container summaries
+function Client:containers(opts)
+  opts = opts or {}
+  check(type(opts) == "table", 1, "containers", "table expected")
+  return self:request("GET", "/containers/json", {
+    query = { all = opts.all, filters = opts.filters, limit = opts.limit, size = opts.size },
+  })
+end
+
+-- create_container(body, {name=, platform=}) -> {Id=, Warnings=}
+function Client:create_container(body, opts)
+  check(type(body) == "table", 1, "create_container", "table expected")
+  opts = opts or {}
+  check(type(opts) == "table", 2, "create_container", "table expected")
+  return self:request("POST", "/containers/create", {
+    query = { name = opts.name, platform = opts.platform }, body = body,
+  })
+end
+
+function Client:start(id)
+  check_id(id, 1, "start")
+  return self:request("POST", "/containers/" .. escape(id) .. "/start")
+end
+
+function Client:inspect_container(id)
+  check_id(id, 1, "inspect_container")
+  return self:request("GET", "/containers/" .. escape(id) .. "/json")
+end
+
+-- wait(id, {condition=}) -> {StatusCode=, Error=}
+function Client:wait(id, opts)
+  check_id(id, 1, "wait")
+  opts = opts or {}
+  return self:request("POST", "/containers/" .. escape(id) .. "/wait", {
+    query = { condition = opts.condition },
+  })
+end
+
+function Client:kill(id, signal)
+  check_id(id, 1, "kill")
+  check(signal == nil or type(signal) == "string" or is_integer(signal), 2, "kill",
+    "a signal name or number expected")
+  return self:request("POST", "/containers/" .. escape(id) .. "/kill", {
+    query = { signal = signal },
+  })
+end
+
+-- remove_container(id, {force=, v=})
+function Client:remove_container(id, opts)
+  check_id(id, 1, "remove_container")
+  opts = opts or {}
+  return self:request("DELETE", "/containers/" .. escape(id), {
+    query = { force = opts.force, v = opts.v },
+  })
+end
+
+local function check_size(h, w, fname)
+  check(is_integer(h) and h > 0, 2, fname, "height must be a positive integer")
+  check(is_integer(w) and w > 0, 3, fname, "width must be a positive integer")
+end
+
+function Client:resize(id, h, w)
+  check_id(id, 1, "resize")
+  check_size(h, w, "resize")
+  return self:request("POST", "/containers/" .. escape(id) .. "/resize", { query = { h = h, w = w } })
+end
+
+-- exec_create(id, body) -> {Id=}
+function Client:exec_create(id, body)
+  check_id(id, 1, "exec_create")
+  check(type(body) == "table", 2, "exec_create", "table expected")
+  return self:request("POST", "/containers/" .. escape(id) .. "/exec", { body = body })
+end
+
+function Client:exec_inspect(exec_id)
+  check_id(exec_id, 1, "exec_inspect")
+  return self:request("GET", "/exec/" .. escape(exec_id) .. "/json")
+end
+
+function Client:exec_resize(exec_id, h, w)
+  check_id(exec_id, 1, "exec_resize")
+  check_size(h, w, "exec_resize")
+  return self:request("POST", "/exec/" .. escape(exec_id) .. "/resize", { query = { h = h, w = w } })
+end
+
+return M

@@ -1,0 +1,21 @@
+-- dockerpty: a container's terminal inside a Lua program, over the Docker Engine API.
+local core = require "dockerpty.core"
+local client = require "dockerpty.client"
+
+local M = {
+  _VERSION = core._VERSION,
+  -- JSON null, as the engine's answers carry it and as bodies may send it.
+  null = core.null,
+  json = { encode = core.json_encode, decode = core.json_decode },
+  MIN_API_VERSION = client.MIN_API_VERSION,
+  MAX_API_VERSION = client.MAX_API_VERSION,
+}
+
+-- Marks t (or a new table) as a JSON array, so that even an empty one encodes as [].
+function M.array(t)
+  return setmetatable(t or {}, core.array_mt)
+end
+
+M.client = client.new
+
+return M

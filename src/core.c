@@ -1,0 +1,12 @@
+/* dockerpty.core: the C half of dockerpty; one open function per area fills the module. */
+#include "dockerpty.h"
+
+int luaopen_dockerpty_core(lua_State *L)
+{
+	lua_newtable(L);
+	dp_json_open(L);
+	dp_http_open(L);
+	lua_pushliteral(L, DP_VERSION);
+	lua_setfield(L, -2, "_VERSION");
+	return 1;
+}

@@ -1,0 +1,422 @@
+/*
+ * The engine transport: one libcurl easy handle per endpoint, so one connection is reused
+ * across requests. It moves bytes only; paths, JSON and API versions are the Lua side's.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "dockerpty.h"
+
+#define TRANSPORT "dockerpty.Transport"
+#define HEAD_MAX (64 * 1024)
+#define BODY_MAX_DEFAULT (64 * 1024 * 1024)
+
+/* A byte buffer that refuses to grow past max. */
+typedef struct {
+	char *data;
+	size_t len, cap, max;
+	int overflow;
+} buffer;
+
+typedef struct {
+	CURL *curl; /* NULL once closed */
+	char *base; /* "http://localhost", "https://127.0.0.1:2376" */
+	char *endpoint; /* how messages name it: "unix:///var/run/docker.sock" */
+	int tls, has_cert;
+	long connects;
+	buffer head, body;
+	char err[CURL_ERROR_SIZE];
+} transport;
+
+static int buffer_add(buffer *b, const char *p, size_t n)
+{
+	if (n > b->max - b->len) {
+		b->overflow = 1;
+		return 0;
+	}
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *d;
+		while (cap < b->len + n)
+			cap = cap > b->max / 2 ? b->max : cap * 2;
+		d = realloc(b->data, cap);
+		if (!d)
+			return 0;
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 1;
+}
+
+static void buffer_reset(buffer *b)
+{
+	b->len = 0;
+	b->overflow = 0;
+	/* A large response once should not pin its memory for the handle's life. */
+	if (b->cap > 1024 * 1024) {
+		free(b->data);
+		b->data = NULL;
+		b->cap = 0;
+	}
+}
+
+static void buffer_free(buffer *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	transport *t = ud;
+	return buffer_add(&t->body, p, size * n) ? size * n : 0;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+	transport *t = ud;
+	/* A new status line starts a new response head (after a 100 Continue, say). */
+	if (size * n >= 5 && memcmp(p, "HTTP/", 5) == 0)
+		t->head.len = 0;
+	return buffer_add(&t->head, p, size * n) ? size * n : 0;
+}
+
+static transport *check_transport(lua_State *L)
+{
+	transport *t = luaL_checkudata(L, 1, TRANSPORT);
+	if (!t->curl)
+		luaL_error(L, "transport to %s is closed", t->endpoint ? t->endpoint : "?");
+	return t;
+}
+
+static int t_close(lua_State *L)
+{
+	transport *t = luaL_checkudata(L, 1, TRANSPORT);
+	if (t->curl)
+		curl_easy_cleanup(t->curl);
+	t->curl = NULL;
+	free(t->base);
+	free(t->endpoint);
+	t->base = t->endpoint = NULL;
+	buffer_free(&t->head);
+	buffer_free(&t->body);
+	return 0;
+}
+
+static const char *opt_string(lua_State *L, const char *key)
+{
+	const char *s;
+	lua_getfield(L, 1, key);
+	s = luaL_optstring(L, -1, NULL);
+	lua_pop(L, 1);
+	return s;
+}
+
+static lua_Number opt_number(lua_State *L, const char *key, lua_Number dflt)
+{
+	lua_Number n;
+	lua_getfield(L, 1, key);
+	n = luaL_optnumber(L, -1, dflt);
+	lua_pop(L, 1);
+	return n;
+}
+
+/* What was already held is released by __gc. */
+static char *dup_or_raise(lua_State *L, const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		luaL_error(L, "out of memory");
+	return d;
+}
+
+/*
+ * transport{base = URL, endpoint = NAME, unix_socket = PATH, ca_file =, cert_file =,
+ *           key_file =, connect_timeout = s, timeout = s, max_body = bytes}
+ */
+static int t_new(lua_State *L)
+{
+	const char *base, *endpoint, *unix_path, *ca, *cert, *key;
+	lua_Number connect_timeout, timeout, max_body;
+	transport *t;
+	CURL *c;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_getfield(L, 1, "base");
+	base = luaL_checkstring(L, -1);
+	lua_pop(L, 1);
+	endpoint = opt_string(L, "endpoint");
+	unix_path = opt_string(L, "unix_socket");
+	ca = opt_string(L, "ca_file");
+	cert = opt_string(L, "cert_file");
+	key = opt_string(L, "key_file");
+	connect_timeout = opt_number(L, "connect_timeout", 30);
+	timeout = opt_number(L, "timeout", 0);
+	max_body = opt_number(L, "max_body", BODY_MAX_DEFAULT);
+	luaL_argcheck(L, max_body >= 1 && max_body <= (lua_Number)((size_t)-1 / 4), 1,
+		      "max_body out of range");
+
+	/* Closed until every resource is held, so a failure half-way stays consistent. */
+	t = lua_newuserdatauv(L, sizeof *t, 0);
+	memset(t, 0, sizeof *t);
+	luaL_setmetatable(L, TRANSPORT);
+	t->tls = strncmp(base, "https:", 6) == 0;
+	t->head.max = HEAD_MAX;
+	t->body.max = (size_t)max_body;
+	t->base = dup_or_raise(L, base);
+	t->endpoint = dup_or_raise(L, endpoint ? endpoint : base);
+	c = curl_easy_init();
+	if (!c)
+		return luaL_error(L, "cannot create a libcurl handle");
+	t->curl = c;
+
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->err);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "dockerpty/" DP_VERSION);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(connect_timeout * 1000));
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
+	if (unix_path) {
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, unix_path);
+		curl_easy_setopt(c, CURLOPT_PROXY, "");
+	}
+	if (t->tls) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+		curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+		if (ca)
+			curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+		t->has_cert = cert != NULL;
+		if (cert)
+			curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
+		if (key)
+			curl_easy_setopt(c, CURLOPT_SSLKEY, key);
+	}
+	return 1;
+}
+
+static int is_tls_error(transport *t, CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_USE_SSL_FAILED:
+		return 1;
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+		/* TLS 1.3 reports a refused client certificate only when reading after the handshake. */
+		return t->tls && strstr(t->err, "SSL") != NULL;
+	default:
+		return 0;
+	}
+}
+
+static int push_failure(lua_State *L, transport *t, CURLcode rc)
+{
+	long os_errno = 0;
+	const char *why = t->err[0] ? t->err : curl_easy_strerror(rc);
+
+	curl_easy_getinfo(t->curl, CURLINFO_OS_ERRNO, &os_errno);
+	lua_pushnil(L);
+	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
+		lua_pushfstring(L, "cannot connect to %s: %s", t->endpoint,
+				os_errno ? strerror((int)os_errno) : why);
+		lua_pushliteral(L, "connect");
+	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
+		lua_pushfstring(L, "timed out talking to %s: %s", t->endpoint, why);
+		lua_pushliteral(L, "timeout");
+	} else if (is_tls_error(t, rc) && strstr(why, "alert")) {
+		/* The engine's alert is the only word on a refused client certificate. */
+		lua_pushfstring(L, "TLS with %s failed: the engine refused %s: %s", t->endpoint,
+				t->has_cert ? "the client certificate (is it signed by a CA the engine trusts?)"
+					    : "the connection without a client certificate (cert.pem, key.pem)",
+				why);
+		lua_pushliteral(L, "tls");
+	} else if (is_tls_error(t, rc)) {
+		lua_pushfstring(L, "TLS with %s failed: %s", t->endpoint, why);
+		lua_pushliteral(L, "tls");
+	} else if (t->body.overflow || t->head.overflow) {
+		lua_pushfstring(L, "response from %s is larger than %d bytes", t->endpoint,
+				(int)(t->body.overflow ? t->body.max : t->head.max));
+		lua_pushliteral(L, "too_large");
+	} else {
+		lua_pushfstring(L, "request to %s failed: %s", t->endpoint, why);
+		lua_pushliteral(L, "transport");
+	}
+	return 3;
+}
+
+/* Pushes the response head's fields as a table, names in lower case, repeats joined by ", ". */
+static void push_headers(lua_State *L, const buffer *h)
+{
+	size_t i = 0;
+
+	lua_newtable(L);
+	while (i < h->len) {
+		size_t end = i, colon, vstart, vend;
+		while (end < h->len && h->data[end] != '\n')
+			end++;
+		for (colon = i; colon < end && h->data[colon] != ':'; colon++)
+			;
+		if (colon < end && colon > i && memcmp(h->data + i, "HTTP/", 5) != 0) {
+			luaL_Buffer name;
+			size_t k;
+			vstart = colon + 1;
+			vend = end;
+			while (vstart < vend && (h->data[vstart] == ' ' || h->data[vstart] == '\t'))
+				vstart++;
+			while (vend > vstart && isspace((unsigned char)h->data[vend - 1]))
+				vend--;
+			luaL_buffinit(L, &name);
+			for (k = i; k < colon; k++)
+				luaL_addchar(&name, (char)tolower((unsigned char)h->data[k]));
+			luaL_pushresult(&name);
+			lua_pushvalue(L, -1);
+			lua_rawget(L, -3);
+			if (lua_isnil(L, -1)) {
+				lua_pop(L, 1);
+				lua_pushlstring(L, h->data + vstart, vend - vstart);
+			} else {
+				lua_pushliteral(L, ", ");
+				lua_pushlstring(L, h->data + vstart, vend - vstart);
+				lua_concat(L, 3);
+			}
+			lua_rawset(L, -3);
+		}
+		i = end + 1;
+	}
+}
+
+/*
+ * t:request(method, target, [body, [content_type]]) -> status, body, headers
+ *                                                   | nil, message, code
+ */
+static int t_request(lua_State *L)
+{
+	transport *t = check_transport(L);
+	const char *method = luaL_checkstring(L, 2);
+	const char *target = luaL_checkstring(L, 3);
+	size_t body_len = 0;
+	const char *body = luaL_optlstring(L, 4, NULL, &body_len);
+	const char *content_type = luaL_optstring(L, 5, "application/json");
+	struct curl_slist *headers = NULL, *h;
+	const char *url;
+	long status = 0, connects = 0;
+	CURLcode rc;
+	CURL *c = t->curl;
+
+	luaL_argcheck(L, target[0] == '/', 3, "must start with '/'");
+	url = lua_pushfstring(L, "%s%s", t->base, target);
+	lua_pushfstring(L, "Content-Type: %s", content_type);
+
+	/* Back to a plain GET, then only what this request needs. */
+	curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
+	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+	if (strcmp(method, "HEAD") == 0) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (body || strcmp(method, "POST") == 0) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+		if (strcmp(method, "POST") != 0)
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	} else if (strcmp(method, "GET") != 0) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	}
+	/* No 100-continue round trip; a content type only with a body. */
+	h = curl_slist_append(headers, "Expect:");
+	if (h)
+		headers = h;
+	h = curl_slist_append(headers, body ? lua_tostring(L, -1) : "Content-Type:");
+	if (!h) {
+		curl_slist_free_all(headers);
+		return luaL_error(L, "out of memory");
+	}
+	headers = h;
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+
+	t->err[0] = '\0';
+	buffer_reset(&t->head);
+	buffer_reset(&t->body);
+	rc = curl_easy_perform(c);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(headers);
+	curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
+	t->connects += connects;
+	if (rc != CURLE_OK)
+		return push_failure(L, t, rc);
+
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	lua_pushinteger(L, status);
+	lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
+	push_headers(L, &t->head);
+	buffer_reset(&t->body);
+	return 3;
+}
+
+/* t:connects() -> how many connections the transport has opened so far */
+static int t_connects(lua_State *L)
+{
+	transport *t = check_transport(L);
+	lua_pushinteger(L, t->connects);
+	return 1;
+}
+
+static int t_tostring(lua_State *L)
+{
+	transport *t = luaL_checkudata(L, 1, TRANSPORT);
+	lua_pushfstring(L, "dockerpty.Transport (%s%s)", t->endpoint ? t->endpoint : "?",
+			t->curl ? "" : ", closed");
+	return 1;
+}
+
+void dp_http_open(lua_State *L)
+{
+	static const luaL_Reg methods[] = {
+		{"request", t_request},
+		{"connects", t_connects},
+		{"close", t_close},
+		{NULL, NULL},
+	};
+	static const luaL_Reg meta[] = {
+		{"__gc", t_close},
+		{"__close", t_close},
+		{"__tostring", t_tostring},
+		{NULL, NULL},
+	};
+	static int curl_ready;
+
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			luaL_error(L, "cannot initialise libcurl");
+		curl_ready = 1;
+	}
+	luaL_newmetatable(L, TRANSPORT);
+	luaL_setfuncs(L, meta, 0);
+	lua_newtable(L);
+	luaL_setfuncs(L, methods, 0);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+
+	lua_pushcfunction(L, t_new);
+	lua_setfield(L, -2, "transport");
+}
