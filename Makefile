@@ -41,11 +41,11 @@ engine: deps
 	@scripts/engine
 
 test: engine
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -s --no-print-directory all
 	@LUA=$(LUA) LUA_VERSION=$(LUA_VERSION) scripts/test
 
 unit: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -s --no-print-directory all
 	@LUA=$(LUA) LUA_VERSION=$(LUA_VERSION) scripts/test --exclude-tags=engine,install
 
 install: all

@@ -96,17 +96,25 @@ static transport *check_transport(lua_State *L)
 	return t;
 }
 
+/* Releases the connection; the names stay until __gc so errors can still say what closed. */
 static int t_close(lua_State *L)
 {
 	transport *t = luaL_checkudata(L, 1, TRANSPORT);
 	if (t->curl)
 		curl_easy_cleanup(t->curl);
 	t->curl = NULL;
+	buffer_free(&t->head);
+	buffer_free(&t->body);
+	return 0;
+}
+
+static int t_gc(lua_State *L)
+{
+	transport *t = luaL_checkudata(L, 1, TRANSPORT);
+	t_close(L);
 	free(t->base);
 	free(t->endpoint);
 	t->base = t->endpoint = NULL;
-	buffer_free(&t->head);
-	buffer_free(&t->body);
 	return 0;
 }
 
@@ -398,7 +406,7 @@ void dp_http_open(lua_State *L)
 		{NULL, NULL},
 	};
 	static const luaL_Reg meta[] = {
-		{"__gc", t_close},
+		{"__gc", t_gc},
 		{"__close", t_close},
 		{"__tostring", t_tostring},
 		{NULL, NULL},

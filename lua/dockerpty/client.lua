@@ -73,8 +73,14 @@ function M.new(opts)
     "tls_verify must be a boolean")
   local conf, err, code = endpoint.resolve(opts)
   if not conf then return nil, err, code end
-  if conf.api_version and not version_number(conf.api_version) then
-    return nil, ("invalid API version %q: expected a form like 1.41"):format(conf.api_version), "config"
+  if conf.api_version then
+    if not version_number(conf.api_version) then
+      return nil, ("invalid API version %q: expected a form like 1.41"):format(conf.api_version), "config"
+    end
+    if version_number(conf.api_version) < version_number(M.MIN_API_VERSION) then
+      return nil, ("API version %s is older than %s, the oldest dockerpty supports"):format(
+        conf.api_version, M.MIN_API_VERSION), "config"
+    end
   end
   local self = setmetatable({
     endpoint = conf.endpoint,
@@ -100,23 +106,28 @@ function Client:raw(method, path, body, content_type)
   return self.transport:request(method, path, body, content_type)
 end
 
--- Settles the API version: the one asked for, else the engine's (from /_ping), capped at
--- MAX_API_VERSION; an engine older than MIN_API_VERSION is refused.
+-- The version to speak to an engine that states v: refused below MIN_API_VERSION, capped
+-- at MAX_API_VERSION. Returns it, or nil, message, code.
+function M.choose_version(v, where)
+  if not version_number(v) then
+    return nil, ("%s did not state its API version; is it a Docker engine?"):format(where), "version"
+  end
+  if version_number(v) < version_number(M.MIN_API_VERSION) then
+    return nil, ("the engine at %s speaks API %s; dockerpty needs %s or newer"):format(
+      where, v, M.MIN_API_VERSION), "version"
+  end
+  if version_number(v) > version_number(M.MAX_API_VERSION) then return M.MAX_API_VERSION end
+  return v
+end
+
+-- Settles the API version: the one asked for, else what the engine states in /_ping.
 function Client:negotiate()
   if self.api_version then return self.api_version end
   local status, body, headers = self:raw("GET", "/_ping")
   if not status then return nil, body, headers end
   if status ~= 200 then return nil, engine_message(status, body, headers), status end
-  local v = headers["api-version"]
-  if not version_number(v) then
-    return nil, ("%s did not state its API version; is it a Docker engine?"):format(self.endpoint),
-      "version"
-  end
-  if version_number(v) < version_number(M.MIN_API_VERSION) then
-    return nil, ("the engine at %s speaks API %s; dockerpty needs %s or newer"):format(
-      self.endpoint, v, M.MIN_API_VERSION), "version"
-  end
-  if version_number(v) > version_number(M.MAX_API_VERSION) then v = M.MAX_API_VERSION end
+  local v, err, code = M.choose_version(headers["api-version"], self.endpoint)
+  if not v then return nil, err, code end
   self.api_version = v
   return v
 end

@@ -1,0 +1,50 @@
+-- The project's own set-up: the engine script and the luarocks install.
+local helpers = require "helpers"
+
+local function sh(cmd)
+  local p = assert(io.popen("(" .. cmd .. ") 2>&1"))
+  local out = p:read("a")
+  local _, _, status = p:close()
+  return out, status
+end
+
+describe("scripts/engine #engine", function()
+  it("is harmless to run again while the engine runs", function()
+    local out, status = sh("scripts/engine")
+    assert.equal(0, status, out)
+    assert.equal("", out)
+    helpers.engine():close()
+  end)
+
+  it("has built the busybox image locally, with a shell", function()
+    local c = helpers.engine()
+    local img = assert(c:request("GET", "/images/busybox:latest/json"))
+    assert.same({ "sh" }, img.Config.Cmd)
+    c:close()
+  end)
+
+  it("prints the variables for the TLS endpoint", function()
+    local out, status = sh("scripts/engine env")
+    assert.equal(0, status)
+    assert.equal(("export DOCKER_HOST=tcp://127.0.0.1:2376 DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=%s/client\n")
+      :format(helpers.tls), out)
+  end)
+end)
+
+describe("luarocks install #engine #install", function()
+  it("installs a module that works from its tree", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    local lua_version = (os.getenv("LUA_VERSION") or "5.4")
+    local out, status = sh(("mkdir -p %s/src && cp -r rockspec lua src %s/src/ && cd %s/src && "
+      .. "luarocks --lua-version %s make --tree %s/tree rockspec/dockerpty-scm-1.rockspec")
+      :format(dir, dir, dir, lua_version, dir))
+    assert.equal(0, status, out)
+    out, status = sh(("cd / && eval \"$(luarocks --lua-version %s path --tree %s/tree)\" && %s -e "
+      .. "'local d = require \"dockerpty\"; print(package.searchpath(\"dockerpty.core\", package.cpath)); "
+      .. "print(assert(d.client()):ping())'"):format(lua_version, dir, helpers.lua))
+    sh("rm -rf " .. dir)
+    assert.equal(0, status, out)
+    assert.equal(dir .. "/tree/lib/lua/" .. lua_version .. "/dockerpty/core.so\ntrue\n", out)
+  end)
+end)
