@@ -1,0 +1,114 @@
+/* Key sequences: docker's detach-key syntax, and a matcher that holds back partial matches. */
+#include <string.h>
+#include <strings.h>
+
+#include "proto.h"
+
+/* "ctrl-x" as docker spells them; anything else of more than one character is an error. */
+static int ctrl_code(const char *tok, size_t n)
+{
+	char c;
+
+	if (n != 6 || strncasecmp(tok, "ctrl-", 5) != 0)
+		return -1;
+	c = tok[5];
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 1;
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A' + 1;
+	switch (c) {
+	case '@': return 0;
+	case '[': return 27;
+	case '\\': return 28;
+	case ']': return 29;
+	case '^': return 30;
+	case '_': return 31;
+	default: return -1;
+	}
+}
+
+int dp_keys_parse(const char *spec, size_t spec_len, unsigned char *out, char *bad, size_t bad_len)
+{
+	size_t i = 0, len = 0;
+
+	for (;;) {
+		size_t start = i, n;
+		int code;
+		while (i < spec_len && spec[i] != ',')
+			i++;
+		n = i - start;
+		code = n == 1 ? (unsigned char)spec[start] : ctrl_code(spec + start, n);
+		if (code < 0 || len == DP_KEYS_MAX) {
+			size_t k = n < bad_len - 1 ? n : bad_len - 1;
+			memcpy(bad, spec + start, k);
+			bad[k] = '\0';
+			return -1;
+		}
+		out[len++] = (unsigned char)code;
+		if (i == spec_len)
+			return (int)len;
+		i++; /* the comma */
+	}
+}
+
+void dp_matcher_init(dp_matcher *m)
+{
+	memset(m, 0, sizeof *m);
+}
+
+int dp_matcher_add(dp_matcher *m, const unsigned char *seq, size_t len)
+{
+	if (m->count == DP_BINDINGS_MAX || len == 0 || len > DP_KEYS_MAX)
+		return -1;
+	memcpy(m->seq[m->count], seq, len);
+	m->len[m->count] = len;
+	return (int)m->count++;
+}
+
+/* The binding held[] completes (index), or -2 when held[] only begins one, or -1 for neither. */
+static int held_state(const dp_matcher *m)
+{
+	size_t i;
+	int partial = 0;
+
+	for (i = 0; i < m->count; i++) {
+		if (m->len[i] < m->held_len || memcmp(m->seq[i], m->held, m->held_len) != 0)
+			continue;
+		if (m->len[i] == m->held_len)
+			return (int)i;
+		partial = 1;
+	}
+	return partial ? -2 : -1;
+}
+
+size_t dp_matcher_feed(dp_matcher *m, const unsigned char *in, size_t n, unsigned char *out,
+		       size_t *out_len, int *match)
+{
+	size_t used = 0;
+
+	*out_len = 0;
+	*match = -1;
+	while (used < n) {
+		int s = -1;
+		m->held[m->held_len++] = in[used++];
+		/* A broken sequence gives back its first byte and tries again from the next one. */
+		while (m->held_len > 0 && (s = held_state(m)) == -1) {
+			out[(*out_len)++] = m->held[0];
+			memmove(m->held, m->held + 1, --m->held_len);
+		}
+		if (m->held_len > 0 && s >= 0) {
+			m->held_len = 0;
+			*match = s;
+			return used;
+		}
+	}
+	return used;
+}
+
+size_t dp_matcher_flush(dp_matcher *m, unsigned char *out)
+{
+	size_t n = m->held_len;
+	memcpy(out, m->held, n);
+	m->held_len = 0;
+	return n;
+}

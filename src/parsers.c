@@ -1,0 +1,185 @@
+/* The Lua face of the pure parsers: demultiplexer, key specs and matcher, response heads. */
+#include <string.h>
+
+#include "dockerpty.h"
+#include "proto.h"
+
+#define DEMUX "dockerpty.Demux"
+#define MATCHER "dockerpty.Matcher"
+
+/* demux() -> a demultiplexer; d:feed(bytes) -> {{type, data}...} | nil, message */
+static int l_demux(lua_State *L)
+{
+	dp_demux *d = lua_newuserdatauv(L, sizeof *d, 0);
+	dp_demux_init(d);
+	luaL_setmetatable(L, DEMUX);
+	return 1;
+}
+
+static int demux_feed(lua_State *L)
+{
+	dp_demux *d = luaL_checkudata(L, 1, DEMUX);
+	size_t n, used = 0;
+	const char *in = luaL_checklstring(L, 2, &n);
+	int i = 0;
+
+	lua_newtable(L);
+	while (used < n) {
+		const char *out;
+		size_t out_len, k;
+		int type;
+		k = dp_demux_next(d, in + used, n - used, &out, &out_len, &type);
+		if (k == (size_t)-1) {
+			lua_pushnil(L);
+			lua_pushliteral(L, "corrupt stream: a frame header names no stream");
+			return 2;
+		}
+		used += k;
+		if (out_len) {
+			lua_createtable(L, 2, 0);
+			lua_pushinteger(L, type);
+			lua_rawseti(L, -2, 1);
+			lua_pushlstring(L, out, out_len);
+			lua_rawseti(L, -2, 2);
+			lua_rawseti(L, -2, ++i);
+		}
+	}
+	return 1;
+}
+
+/* parse_keys(spec) -> bytes | nil, message */
+static int l_parse_keys(lua_State *L)
+{
+	size_t n;
+	const char *spec = luaL_checklstring(L, 1, &n);
+	unsigned char out[DP_KEYS_MAX];
+	char bad[64];
+	int len = dp_keys_parse(spec, n, out, bad, sizeof bad);
+
+	if (len < 0) {
+		lua_pushnil(L);
+		if (bad[0] == '\0')
+			lua_pushfstring(L, "invalid key spec \"%s\": an empty key", spec);
+		else
+			lua_pushfstring(L, "invalid key spec \"%s\": unknown key \"%s\"", spec, bad);
+		return 2;
+	}
+	lua_pushlstring(L, (const char *)out, (size_t)len);
+	return 1;
+}
+
+/* matcher() -> m; m:add(bytes) -> index; m:feed(bytes) -> out, index|nil, consumed; m:flush() */
+static int l_matcher(lua_State *L)
+{
+	dp_matcher *m = lua_newuserdatauv(L, sizeof *m, 0);
+	dp_matcher_init(m);
+	luaL_setmetatable(L, MATCHER);
+	return 1;
+}
+
+static int matcher_add(lua_State *L)
+{
+	dp_matcher *m = luaL_checkudata(L, 1, MATCHER);
+	size_t n;
+	const char *seq = luaL_checklstring(L, 2, &n);
+	int i;
+
+	luaL_argcheck(L, n > 0 && n <= DP_KEYS_MAX, 2, "a key sequence of 1 to 32 bytes expected");
+	i = dp_matcher_add(m, (const unsigned char *)seq, n);
+	if (i < 0)
+		return luaL_error(L, "too many key bindings (at most %d)", DP_BINDINGS_MAX);
+	lua_pushinteger(L, i + 1);
+	return 1;
+}
+
+static int matcher_feed(lua_State *L)
+{
+	dp_matcher *m = luaL_checkudata(L, 1, MATCHER);
+	size_t n, out_len, used;
+	const char *in = luaL_checklstring(L, 2, &n);
+	luaL_Buffer b;
+	unsigned char *out;
+	int match;
+
+	luaL_buffinit(L, &b);
+	out = (unsigned char *)luaL_prepbuffsize(&b, n + DP_KEYS_MAX);
+	used = dp_matcher_feed(m, (const unsigned char *)in, n, out, &out_len, &match);
+	luaL_addsize(&b, out_len);
+	luaL_pushresult(&b);
+	if (match >= 0)
+		lua_pushinteger(L, match + 1);
+	else
+		lua_pushnil(L);
+	lua_pushinteger(L, (lua_Integer)used);
+	return 3;
+}
+
+static int matcher_flush(lua_State *L)
+{
+	dp_matcher *m = luaL_checkudata(L, 1, MATCHER);
+	unsigned char out[DP_KEYS_MAX];
+	size_t n = dp_matcher_flush(m, out);
+	lua_pushlstring(L, (const char *)out, n);
+	return 1;
+}
+
+/* parse_head(bytes) -> length, status, {content_length=, content_type=, chunked=}
+ *                     | 0 when incomplete | nil, message */
+static int l_parse_head(lua_State *L)
+{
+	size_t n;
+	const char *buf = luaL_checklstring(L, 1, &n);
+	dp_head h;
+	long len = dp_head_parse(buf, n, &h);
+
+	if (len < 0) {
+		lua_pushnil(L);
+		lua_pushliteral(L, "not an HTTP response head");
+		return 2;
+	}
+	lua_pushinteger(L, len);
+	if (len == 0)
+		return 1;
+	lua_pushinteger(L, h.status);
+	lua_createtable(L, 0, 3);
+	if (h.content_length >= 0) {
+		lua_pushinteger(L, (lua_Integer)h.content_length);
+		lua_setfield(L, -2, "content_length");
+	}
+	lua_pushstring(L, h.content_type);
+	lua_setfield(L, -2, "content_type");
+	lua_pushboolean(L, h.chunked);
+	lua_setfield(L, -2, "chunked");
+	return 3;
+}
+
+static void new_class(lua_State *L, const char *name, const luaL_Reg *methods)
+{
+	luaL_newmetatable(L, name);
+	lua_newtable(L);
+	luaL_setfuncs(L, methods, 0);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+}
+
+void dp_parsers_open(lua_State *L)
+{
+	static const luaL_Reg demux_methods[] = {{"feed", demux_feed}, {NULL, NULL}};
+	static const luaL_Reg matcher_methods[] = {
+		{"add", matcher_add},
+		{"feed", matcher_feed},
+		{"flush", matcher_flush},
+		{NULL, NULL},
+	};
+	static const luaL_Reg funcs[] = {
+		{"demux", l_demux},
+		{"parse_keys", l_parse_keys},
+		{"matcher", l_matcher},
+		{"parse_head", l_parse_head},
+		{NULL, NULL},
+	};
+
+	new_class(L, DEMUX, demux_methods);
+	new_class(L, MATCHER, matcher_methods);
+	luaL_setfuncs(L, funcs, 0);
+}
