@@ -19,4 +19,16 @@
 #define lua_newuserdatauv(L, sz, nuv) lua_newuserdata((L), (sz))
 #endif
 
+/* One Lua value attached to a userdata: a table, which every version accepts. */
+#if LUA_VERSION_NUM >= 504
+#define dp_setuservalue(L, i) lua_setiuservalue((L), (i), 1)
+#define dp_getuservalue(L, i) lua_getiuservalue((L), (i), 1)
+#elif LUA_VERSION_NUM >= 502
+#define dp_setuservalue(L, i) lua_setuservalue((L), (i))
+#define dp_getuservalue(L, i) lua_getuservalue((L), (i))
+#else
+#define dp_setuservalue(L, i) lua_setfenv((L), (i))
+#define dp_getuservalue(L, i) lua_getfenv((L), (i))
+#endif
+
 #endif

@@ -22,15 +22,18 @@ typedef struct {
 	int overflow;
 } buffer;
 
-typedef struct {
+struct dp_transport {
 	CURL *curl; /* NULL once closed */
 	char *base; /* "http://localhost", "https://127.0.0.1:2376" */
 	char *endpoint; /* how messages name it: "unix:///var/run/docker.sock" */
-	int tls, has_cert;
+	char *unix_path, *ca, *cert, *key; /* kept to open more connections like the first */
+	long connect_timeout_ms, timeout_ms;
+	int tls;
 	long connects;
 	buffer head, body;
 	char err[CURL_ERROR_SIZE];
-} transport;
+};
+typedef struct dp_transport transport;
 
 static int buffer_add(buffer *b, const char *p, size_t n)
 {
@@ -88,14 +91,6 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	return buffer_add(&t->head, p, size * n) ? size * n : 0;
 }
 
-static transport *check_transport(lua_State *L)
-{
-	transport *t = luaL_checkudata(L, 1, TRANSPORT);
-	if (!t->curl)
-		luaL_error(L, "transport to %s is closed", t->endpoint ? t->endpoint : "?");
-	return t;
-}
-
 /* Releases the connection; the names stay until __gc so errors can still say what closed. */
 static int t_close(lua_State *L)
 {
@@ -114,7 +109,11 @@ static int t_gc(lua_State *L)
 	t_close(L);
 	free(t->base);
 	free(t->endpoint);
-	t->base = t->endpoint = NULL;
+	free(t->unix_path);
+	free(t->ca);
+	free(t->cert);
+	free(t->key);
+	t->base = t->endpoint = t->unix_path = t->ca = t->cert = t->key = NULL;
 	return 0;
 }
 
@@ -136,13 +135,47 @@ static lua_Number opt_number(lua_State *L, const char *key, lua_Number dflt)
 	return n;
 }
 
-/* What was already held is released by __gc. */
+/* What was already held is released by __gc; NULL stays NULL. */
 static char *dup_or_raise(lua_State *L, const char *s)
 {
-	char *d = strdup(s);
+	char *d;
+	if (!s)
+		return NULL;
+	d = strdup(s);
 	if (!d)
 		luaL_error(L, "out of memory");
 	return d;
+}
+
+/* A handle with every setting of t but the per-request ones; errors land in errbuf. */
+static CURL *new_handle(transport *t, char *errbuf)
+{
+	CURL *c = curl_easy_init();
+	if (!c)
+		return NULL;
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "dockerpty/" DP_VERSION);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
+	if (t->unix_path) {
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, t->unix_path);
+		curl_easy_setopt(c, CURLOPT_PROXY, "");
+	}
+	if (t->tls) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+		curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+		if (t->ca)
+			curl_easy_setopt(c, CURLOPT_CAINFO, t->ca);
+		if (t->cert)
+			curl_easy_setopt(c, CURLOPT_SSLCERT, t->cert);
+		if (t->key)
+			curl_easy_setopt(c, CURLOPT_SSLKEY, t->key);
+	}
+	return c;
 }
 
 /*
@@ -180,43 +213,25 @@ static int t_new(lua_State *L)
 	t->body.max = (size_t)max_body;
 	t->base = dup_or_raise(L, base);
 	t->endpoint = dup_or_raise(L, endpoint ? endpoint : base);
-	c = curl_easy_init();
+	t->unix_path = dup_or_raise(L, unix_path);
+	t->ca = dup_or_raise(L, ca);
+	t->cert = dup_or_raise(L, cert);
+	t->key = dup_or_raise(L, key);
+	t->connect_timeout_ms = (long)(connect_timeout * 1000);
+	t->timeout_ms = (long)(timeout * 1000);
+	c = new_handle(t, t->err);
 	if (!c)
 		return luaL_error(L, "cannot create a libcurl handle");
 	t->curl = c;
-
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->err);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "dockerpty/" DP_VERSION);
-	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(connect_timeout * 1000));
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, t->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
-	if (unix_path) {
-		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, unix_path);
-		curl_easy_setopt(c, CURLOPT_PROXY, "");
-	}
-	if (t->tls) {
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-		curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-		if (ca)
-			curl_easy_setopt(c, CURLOPT_CAINFO, ca);
-		t->has_cert = cert != NULL;
-		if (cert)
-			curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
-		if (key)
-			curl_easy_setopt(c, CURLOPT_SSLKEY, key);
-	}
 	return 1;
 }
 
-static int is_tls_error(transport *t, CURLcode rc)
+static int is_tls_error(const transport *t, CURLcode rc, const char *errbuf)
 {
 	switch (rc) {
 	case CURLE_SSL_CONNECT_ERROR:
@@ -231,18 +246,19 @@ static int is_tls_error(transport *t, CURLcode rc)
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
 		/* TLS 1.3 reports a refused client certificate only when reading after the handshake. */
-		return t->tls && strstr(t->err, "SSL") != NULL;
+		return t->tls && strstr(errbuf, "SSL") != NULL;
 	default:
 		return 0;
 	}
 }
 
-static int push_failure(lua_State *L, transport *t, CURLcode rc)
+/* Pushes nil, message, code for a failed transfer on handle c of transport t. */
+int dp_transport_failure(lua_State *L, const transport *t, CURL *c, CURLcode rc, const char *errbuf)
 {
 	long os_errno = 0;
-	const char *why = t->err[0] ? t->err : curl_easy_strerror(rc);
+	const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
 
-	curl_easy_getinfo(t->curl, CURLINFO_OS_ERRNO, &os_errno);
+	curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
 	lua_pushnil(L);
 	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
 		lua_pushfstring(L, "cannot connect to %s: %s", t->endpoint,
@@ -251,25 +267,83 @@ static int push_failure(lua_State *L, transport *t, CURLcode rc)
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		lua_pushfstring(L, "timed out talking to %s: %s", t->endpoint, why);
 		lua_pushliteral(L, "timeout");
-	} else if (is_tls_error(t, rc) && strstr(why, "alert")) {
+	} else if (is_tls_error(t, rc, errbuf) && strstr(why, "alert")) {
 		/* The engine's alert is the only word on a refused client certificate. */
 		lua_pushfstring(L, "TLS with %s failed: the engine refused %s: %s", t->endpoint,
-				t->has_cert ? "the client certificate (is it signed by a CA the engine trusts?)"
-					    : "the connection without a client certificate (cert.pem, key.pem)",
+				t->cert ? "the client certificate (is it signed by a CA the engine trusts?)"
+					: "the connection without a client certificate (cert.pem, key.pem)",
 				why);
 		lua_pushliteral(L, "tls");
-	} else if (is_tls_error(t, rc)) {
+	} else if (is_tls_error(t, rc, errbuf)) {
 		lua_pushfstring(L, "TLS with %s failed: %s", t->endpoint, why);
 		lua_pushliteral(L, "tls");
-	} else if (t->body.overflow || t->head.overflow) {
-		lua_pushfstring(L, "response from %s is larger than %d bytes", t->endpoint,
-				(int)(t->body.overflow ? t->body.max : t->head.max));
-		lua_pushliteral(L, "too_large");
 	} else {
 		lua_pushfstring(L, "request to %s failed: %s", t->endpoint, why);
 		lua_pushliteral(L, "transport");
 	}
 	return 3;
+}
+
+static int push_failure(lua_State *L, transport *t, CURLcode rc)
+{
+	if (t->body.overflow || t->head.overflow) {
+		lua_pushnil(L);
+		lua_pushfstring(L, "response from %s is larger than %d bytes", t->endpoint,
+				(int)(t->body.overflow ? t->body.max : t->head.max));
+		lua_pushliteral(L, "too_large");
+		return 3;
+	}
+	return dp_transport_failure(L, t, t->curl, rc, t->err);
+}
+
+dp_transport *dp_check_transport(lua_State *L, int idx)
+{
+	transport *t = luaL_checkudata(L, idx, TRANSPORT);
+	if (!t->curl)
+		luaL_error(L, "transport to %s is closed", t->endpoint ? t->endpoint : "?");
+	return t;
+}
+
+/*
+ * A new connection for a hijacked stream: connected, TLS done, nothing sent. Returns the
+ * handle, or NULL with nil, message, code pushed. errbuf must outlive the handle.
+ */
+CURL *dp_transport_connect(lua_State *L, dp_transport *t, char *errbuf)
+{
+	CURLcode rc;
+	CURL *c = new_handle(t, errbuf);
+
+	if (!c) {
+		luaL_error(L, "cannot create a libcurl handle");
+		return NULL;
+	}
+	errbuf[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_URL, t->base);
+	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK) {
+		dp_transport_failure(L, t, c, rc, errbuf);
+		curl_easy_cleanup(c);
+		return NULL;
+	}
+	return c;
+}
+
+const char *dp_transport_endpoint(const dp_transport *t)
+{
+	return t->endpoint;
+}
+
+/* The Host header: the authority of the base URL ("localhost" for a unix socket). */
+const char *dp_transport_authority(const dp_transport *t)
+{
+	const char *p = strstr(t->base, "://");
+	return p ? p + 3 : t->base;
+}
+
+int dp_transport_is_tls(const dp_transport *t)
+{
+	return t->tls;
 }
 
 /* Pushes the response head's fields as a table, names in lower case, repeats joined by ", ". */
@@ -319,7 +393,7 @@ static void push_headers(lua_State *L, const buffer *h)
  */
 static int t_request(lua_State *L)
 {
-	transport *t = check_transport(L);
+	transport *t = dp_check_transport(L, 1);
 	const char *method = luaL_checkstring(L, 2);
 	const char *target = luaL_checkstring(L, 3);
 	size_t body_len = 0;
@@ -384,7 +458,7 @@ static int t_request(lua_State *L)
 /* t:connects() -> how many connections the transport has opened so far */
 static int t_connects(lua_State *L)
 {
-	transport *t = check_transport(L);
+	transport *t = dp_check_transport(L, 1);
 	lua_pushinteger(L, t->connects);
 	return 1;
 }

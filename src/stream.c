@@ -1,0 +1,465 @@
+/*
+ * Hijacked streams: attach and exec start take over an engine connection with
+ * "Upgrade: tcp", then the connection carries the container's bytes both ways.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <openssl/ssl.h>
+
+#include "dockerpty.h"
+#include "proto.h"
+
+#define STREAM "dockerpty.Stream"
+#define ERROR_BODY_MAX (64 * 1024)
+#define HANDSHAKE_TIMEOUT_MS 30000
+
+struct dp_stream {
+	CURL *curl; /* NULL once closed */
+	curl_socket_t fd;
+	int tls, eof, write_closed;
+	char *early; /* bytes that arrived with the response head, handed out first */
+	size_t early_len, early_pos;
+	char *endpoint;
+	char err[CURL_ERROR_SIZE + 128];
+};
+
+int dp_wait_fd(int fd, short events, int timeout_ms)
+{
+	struct pollfd p;
+	struct timespec start, now;
+	int r, left = timeout_ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		p.fd = fd;
+		p.events = events;
+		p.revents = 0;
+		r = poll(&p, 1, left);
+		if (r >= 0 || errno != EINTR)
+			return r;
+		if (timeout_ms >= 0) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			left = timeout_ms - (int)((now.tv_sec - start.tv_sec) * 1000 +
+						  (now.tv_nsec - start.tv_nsec) / 1000000);
+			if (left < 0)
+				left = 0;
+		}
+	}
+}
+
+static void set_error(dp_stream *s, const char *what, CURLcode rc)
+{
+	const char *why = s->err[0] ? s->err : curl_easy_strerror(rc);
+	char tmp[sizeof s->err];
+	if (snprintf(tmp, sizeof tmp, "%s %s: %s", what, s->endpoint, why) >= (int)sizeof tmp)
+		tmp[sizeof tmp - 2] = '.'; /* cut short, and says so */
+	memcpy(s->err, tmp, sizeof s->err);
+}
+
+long dp_stream_read(dp_stream *s, char *buf, size_t n)
+{
+	size_t got = 0;
+	CURLcode rc;
+
+	if (!s->curl) {
+		snprintf(s->err, sizeof s->err, "stream from %s is closed", s->endpoint);
+		return DP_FAIL;
+	}
+	if (s->early_pos < s->early_len) {
+		size_t k = s->early_len - s->early_pos < n ? s->early_len - s->early_pos : n;
+		memcpy(buf, s->early + s->early_pos, k);
+		s->early_pos += k;
+		if (s->early_pos == s->early_len) {
+			free(s->early);
+			s->early = NULL;
+			s->early_len = s->early_pos = 0;
+		}
+		return (long)k;
+	}
+	if (s->eof)
+		return 0;
+	s->err[0] = '\0';
+	rc = curl_easy_recv(s->curl, buf, n, &got);
+	if (rc == CURLE_AGAIN)
+		return DP_AGAIN;
+	if (rc != CURLE_OK) {
+		set_error(s, "reading from", rc);
+		return DP_FAIL;
+	}
+	if (got == 0)
+		s->eof = 1;
+	return (long)got;
+}
+
+long dp_stream_write(dp_stream *s, const char *buf, size_t n)
+{
+	size_t sent = 0;
+	CURLcode rc;
+
+	if (!s->curl || s->write_closed) {
+		snprintf(s->err, sizeof s->err, "stream to %s is closed for writing", s->endpoint);
+		return DP_FAIL;
+	}
+	s->err[0] = '\0';
+	rc = curl_easy_send(s->curl, buf, n, &sent);
+	if (rc == CURLE_AGAIN)
+		return sent ? (long)sent : DP_AGAIN;
+	if (rc != CURLE_OK) {
+		set_error(s, "writing to", rc);
+		return DP_FAIL;
+	}
+	return (long)sent;
+}
+
+/* Writes all of buf, waiting for the socket as needed; 0, or DP_FAIL. */
+static int write_all(dp_stream *s, const char *buf, size_t n, int timeout_ms)
+{
+	while (n > 0) {
+		long k = dp_stream_write(s, buf, n);
+		if (k == DP_FAIL)
+			return DP_FAIL;
+		if (k == DP_AGAIN) {
+			if (dp_wait_fd(s->fd, POLLOUT, timeout_ms) == 0) {
+				snprintf(s->err, sizeof s->err, "timed out writing to %s", s->endpoint);
+				return DP_FAIL;
+			}
+			continue;
+		}
+		buf += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* The container sees the end of its input; its output still comes. */
+int dp_stream_close_write(dp_stream *s)
+{
+	if (!s->curl)
+		return DP_FAIL;
+	if (s->write_closed)
+		return 0;
+	s->write_closed = 1;
+	if (s->tls) {
+		/* TLS ends a direction with a close_notify alert, on the session libcurl owns. */
+		const struct curl_tlssessioninfo *info = NULL;
+		if (curl_easy_getinfo(s->curl, CURLINFO_TLS_SSL_PTR, &info) == CURLE_OK && info &&
+		    info->backend == CURLSSLBACKEND_OPENSSL && info->internals) {
+			SSL_shutdown((SSL *)info->internals);
+			return 0;
+		}
+		snprintf(s->err, sizeof s->err, "cannot half-close the TLS stream to %s", s->endpoint);
+		return DP_FAIL;
+	}
+	if (shutdown(s->fd, SHUT_WR) != 0) {
+		snprintf(s->err, sizeof s->err, "cannot half-close the stream to %s: %s", s->endpoint,
+			 strerror(errno));
+		return DP_FAIL;
+	}
+	return 0;
+}
+
+int dp_stream_fd(const dp_stream *s)
+{
+	return s->curl ? (int)s->fd : -1;
+}
+
+const char *dp_stream_error(const dp_stream *s)
+{
+	return s->err;
+}
+
+static void stream_release(dp_stream *s)
+{
+	if (s->curl)
+		curl_easy_cleanup(s->curl);
+	s->curl = NULL;
+	s->fd = CURL_SOCKET_BAD;
+	free(s->early);
+	s->early = NULL;
+	s->early_len = s->early_pos = 0;
+}
+
+dp_stream *dp_check_stream(lua_State *L, int idx)
+{
+	dp_stream *s = luaL_checkudata(L, idx, STREAM);
+	if (!s->curl)
+		luaL_error(L, "stream from %s is closed", s->endpoint ? s->endpoint : "?");
+	return s;
+}
+
+/* Reads into buf (capacity cap) until dp_head_parse finds a whole head, or fails. */
+static long read_head(dp_stream *s, char *buf, size_t cap, size_t *len, dp_head *h)
+{
+	for (;;) {
+		long k, head_len = dp_head_parse(buf, *len, h);
+		if (head_len != 0)
+			return head_len;
+		if (*len == cap)
+			return -1;
+		k = dp_stream_read(s, buf + *len, cap - *len);
+		if (k == DP_AGAIN) {
+			if (dp_wait_fd(s->fd, POLLIN, HANDSHAKE_TIMEOUT_MS) == 0) {
+				snprintf(s->err, sizeof s->err, "%s did not answer within %d s", s->endpoint,
+					 HANDSHAKE_TIMEOUT_MS / 1000);
+				return DP_FAIL;
+			}
+			continue;
+		}
+		if (k == DP_FAIL)
+			return DP_FAIL;
+		if (k == 0) {
+			snprintf(s->err, sizeof s->err, "%s closed the connection before answering",
+				 s->endpoint);
+			return DP_FAIL;
+		}
+		*len += (size_t)k;
+	}
+}
+
+/* The body of a refusal, so its message can be shown; at most ERROR_BODY_MAX bytes. */
+static void read_error_body(dp_stream *s, luaL_Buffer *b, size_t have, long long want)
+{
+	char chunk[4096];
+	while ((want < 0 || (long long)have < want) && have < ERROR_BODY_MAX) {
+		long k = dp_stream_read(s, chunk, sizeof chunk);
+		if (k == DP_AGAIN) {
+			if (dp_wait_fd(s->fd, POLLIN, HANDSHAKE_TIMEOUT_MS) == 0)
+				return;
+			continue;
+		}
+		if (k <= 0)
+			return;
+		luaL_addlstring(b, chunk, (size_t)k);
+		have += (size_t)k;
+	}
+}
+
+/*
+ * hijack(transport, target, [body, [content_type]])
+ *   -> stream, {status=, content_type=}
+ *    | nil, message, code                  (the connection failed)
+ *    | nil, body, status, content_type     (the engine refused: an HTTP error answer)
+ */
+static int l_hijack(lua_State *L)
+{
+	dp_transport *t = dp_check_transport(L, 1);
+	const char *target = luaL_checkstring(L, 2);
+	size_t body_len = 0, len = 0;
+	const char *body = luaL_optlstring(L, 3, NULL, &body_len);
+	const char *ctype = luaL_optstring(L, 4, body ? "application/json" : "text/plain");
+	const char *req;
+	size_t req_len;
+	char *buf;
+	long head_len;
+	dp_head h;
+	dp_stream *s;
+
+	luaL_argcheck(L, target[0] == '/', 2, "must start with '/'");
+	s = lua_newuserdatauv(L, sizeof *s, 0);
+	memset(s, 0, sizeof *s);
+	s->fd = CURL_SOCKET_BAD;
+	luaL_setmetatable(L, STREAM);
+	s->endpoint = strdup(dp_transport_endpoint(t));
+	if (!s->endpoint)
+		return luaL_error(L, "out of memory");
+	s->curl = dp_transport_connect(L, t, s->err);
+	if (!s->curl)
+		return 3;
+	s->tls = dp_transport_is_tls(t);
+	curl_easy_getinfo(s->curl, CURLINFO_ACTIVESOCKET, &s->fd);
+
+	lua_pushfstring(L,
+			"POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: dockerpty/" DP_VERSION "\r\n"
+			"Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: %s\r\n"
+			"Content-Length: %d\r\n\r\n",
+			target, dp_transport_authority(t), ctype, (int)body_len);
+	req = lua_tolstring(L, -1, &req_len);
+	if (write_all(s, req, req_len, HANDSHAKE_TIMEOUT_MS) != 0 ||
+	    (body_len && write_all(s, body, body_len, HANDSHAKE_TIMEOUT_MS) != 0)) {
+		lua_pushnil(L);
+		lua_pushstring(L, s->err);
+		stream_release(s);
+		lua_pushliteral(L, "transport");
+		return 3;
+	}
+	lua_pop(L, 1);
+
+	buf = malloc(DP_HEAD_MAX + 4096);
+	if (!buf)
+		return luaL_error(L, "out of memory");
+	head_len = read_head(s, buf, DP_HEAD_MAX + 4096, &len, &h);
+	if (head_len < 0) {
+		free(buf);
+		lua_pushnil(L);
+		if (head_len == -1)
+			lua_pushfstring(L, "%s answered with something other than HTTP", s->endpoint);
+		else
+			lua_pushstring(L, s->err);
+		stream_release(s);
+		lua_pushliteral(L, "transport");
+		return 3;
+	}
+	if (h.status != 101 && h.status != 200) {
+		luaL_Buffer b;
+		luaL_buffinit(L, &b);
+		luaL_addlstring(&b, buf + head_len, len - (size_t)head_len);
+		free(buf);
+		read_error_body(s, &b, len - (size_t)head_len, h.content_length);
+		luaL_pushresult(&b);
+		stream_release(s);
+		lua_pushnil(L);
+		lua_insert(L, -2);
+		lua_pushinteger(L, h.status);
+		lua_pushstring(L, h.content_type);
+		return 4;
+	}
+	if ((size_t)head_len < len) {
+		s->early_len = len - (size_t)head_len;
+		memmove(buf, buf + head_len, s->early_len);
+		s->early = buf;
+	} else {
+		free(buf);
+	}
+	lua_createtable(L, 0, 2);
+	lua_pushinteger(L, h.status);
+	lua_setfield(L, -2, "status");
+	lua_pushstring(L, h.content_type);
+	lua_setfield(L, -2, "content_type");
+	return 2;
+}
+
+static int push_stream_error(lua_State *L, dp_stream *s)
+{
+	lua_pushnil(L);
+	lua_pushstring(L, s->err);
+	lua_pushliteral(L, "transport");
+	return 3;
+}
+
+/* s:read([max]) -> bytes | false (nothing now) | nil (the end) | nil, message, code */
+static int s_read(lua_State *L)
+{
+	dp_stream *s = dp_check_stream(L, 1);
+	lua_Integer max = luaL_optinteger(L, 2, 65536);
+	luaL_Buffer b;
+	char *p;
+	long k;
+
+	luaL_argcheck(L, max > 0, 2, "must be positive");
+	luaL_buffinit(L, &b);
+	p = luaL_prepbuffsize(&b, (size_t)max);
+	k = dp_stream_read(s, p, (size_t)max);
+	if (k == DP_FAIL)
+		return push_stream_error(L, s);
+	if (k == DP_AGAIN) {
+		lua_pushboolean(L, 0);
+		return 1;
+	}
+	if (k == 0) {
+		lua_pushnil(L);
+		return 1;
+	}
+	luaL_addsize(&b, (size_t)k);
+	luaL_pushresult(&b);
+	return 1;
+}
+
+/* s:send(bytes) -> how many went (0 when the socket is full) | nil, message, code */
+static int s_send(lua_State *L)
+{
+	dp_stream *s = dp_check_stream(L, 1);
+	size_t n;
+	const char *data = luaL_checklstring(L, 2, &n);
+	long k = n ? dp_stream_write(s, data, n) : 0;
+
+	if (k == DP_FAIL)
+		return push_stream_error(L, s);
+	lua_pushinteger(L, k == DP_AGAIN ? 0 : k);
+	return 1;
+}
+
+/* s:write(bytes, [timeout]) -> true | nil, message, code; waits until all of it went */
+static int s_write(lua_State *L)
+{
+	dp_stream *s = dp_check_stream(L, 1);
+	size_t n;
+	const char *data = luaL_checklstring(L, 2, &n);
+	lua_Number timeout = luaL_optnumber(L, 3, -1);
+
+	if (write_all(s, data, n, timeout < 0 ? -1 : (int)(timeout * 1000)) != 0)
+		return push_stream_error(L, s);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int s_close_write(lua_State *L)
+{
+	dp_stream *s = dp_check_stream(L, 1);
+	if (dp_stream_close_write(s) != 0)
+		return push_stream_error(L, s);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int s_fileno(lua_State *L)
+{
+	dp_stream *s = dp_check_stream(L, 1);
+	lua_pushinteger(L, dp_stream_fd(s));
+	return 1;
+}
+
+static int s_close(lua_State *L)
+{
+	stream_release(luaL_checkudata(L, 1, STREAM));
+	return 0;
+}
+
+static int s_gc(lua_State *L)
+{
+	dp_stream *s = luaL_checkudata(L, 1, STREAM);
+	stream_release(s);
+	free(s->endpoint);
+	s->endpoint = NULL;
+	return 0;
+}
+
+static int s_tostring(lua_State *L)
+{
+	dp_stream *s = luaL_checkudata(L, 1, STREAM);
+	lua_pushfstring(L, "dockerpty.Stream (%s%s)", s->endpoint ? s->endpoint : "?",
+			s->curl ? "" : ", closed");
+	return 1;
+}
+
+void dp_stream_open(lua_State *L)
+{
+	static const luaL_Reg methods[] = {
+		{"read", s_read},
+		{"send", s_send},
+		{"write", s_write},
+		{"close_write", s_close_write},
+		{"fileno", s_fileno},
+		{"close", s_close},
+		{NULL, NULL},
+	};
+	static const luaL_Reg meta[] = {
+		{"__gc", s_gc},
+		{"__close", s_close},
+		{"__tostring", s_tostring},
+		{NULL, NULL},
+	};
+
+	luaL_newmetatable(L, STREAM);
+	luaL_setfuncs(L, meta, 0);
+	lua_newtable(L);
+	luaL_setfuncs(L, methods, 0);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+	lua_pushcfunction(L, l_hijack);
+	lua_setfield(L, -2, "hijack");
+}
