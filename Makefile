@@ -13,21 +13,28 @@ OBJECTS := $(SOURCES:src/%.c=$(BUILD)/obj/%.o)
 HEADERS := $(wildcard src/*.h)
 
 PKG_CFLAGS = $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(shell pkg-config --cflags $(LUA_PKG))) \
-	$(shell pkg-config --cflags libcurl libcjson)
-PKG_LIBS = $(shell pkg-config --libs libcurl libcjson)
+	$(shell pkg-config --cflags libcurl libcjson openssl)
+PKG_LIBS = $(shell pkg-config --libs libcurl libcjson openssl)
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -Wall -Wextra -Werror $(PKG_CFLAGS)
 LDFLAGS += -shared
 LIBS += $(PKG_LIBS) -lm
 
+TESTPTY := $(BUILD)/testpty.so
+
 .PHONY: all deps engine test unit run install clean
 
-all: $(CORE)
+all: $(CORE) $(TESTPTY)
 
 $(CORE): $(OBJECTS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(OBJECTS) $(LIBS)
+
+# A helper the specs use to run programs in a pseudo-terminal; not installed.
+$(TESTPTY): spec/support/testpty.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)

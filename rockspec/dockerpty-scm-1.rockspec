@@ -23,6 +23,8 @@ external_dependencies = {
   -- Debian keeps curl/curl.h in a multiarch directory the compiler searches by itself.
   CURL = { library = "curl" },
   CJSON = { header = "cjson/cJSON.h", library = "cjson" },
+  -- A TLS stream is half-closed with a close_notify on libcurl's own OpenSSL session.
+  OPENSSL = { header = "openssl/ssl.h", library = "ssl" },
 }
 
 build = {
@@ -31,11 +33,15 @@ build = {
     ["dockerpty"] = "lua/dockerpty/init.lua",
     ["dockerpty.client"] = "lua/dockerpty/client.lua",
     ["dockerpty.endpoint"] = "lua/dockerpty/endpoint.lua",
+    ["dockerpty.session"] = "lua/dockerpty/session.lua",
     ["dockerpty.core"] = {
-      sources = { "src/core.c", "src/json.c", "src/http.c" },
-      libraries = { "curl", "cjson", "m" },
-      incdirs = { "$(CURL_INCDIR)", "$(CJSON_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)", "$(CJSON_LIBDIR)" },
+      sources = {
+        "src/core.c", "src/json.c", "src/http.c", "src/parsers.c", "src/demux.c",
+        "src/keys.c", "src/head.c", "src/stream.c", "src/term.c", "src/pump.c",
+      },
+      libraries = { "curl", "cjson", "ssl", "m" },
+      incdirs = { "$(CURL_INCDIR)", "$(CJSON_INCDIR)", "$(OPENSSL_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(CJSON_LIBDIR)", "$(OPENSSL_LIBDIR)" },
       defines = { "_POSIX_C_SOURCE=200809L" },
     },
   },

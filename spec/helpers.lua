@@ -63,4 +63,76 @@ function M.run_lua(code, env)
   return out, status
 end
 
+local Pty = {}
+Pty.__index = Pty
+
+-- Reads until pattern (a Lua pattern, or plain text) shows up in what the program printed
+-- since the last match; returns the match and its captures. Fails showing the output on a
+-- timeout.
+function Pty:expect(pattern, timeout, plain)
+  local deadline = os.time() + (timeout or 10)
+  while true do
+    local s, e = self.out:find(pattern, self.pos, plain)
+    if s then
+      local caps = plain and {} or { self.out:match(pattern, self.pos) }
+      self.pos = e + 1
+      if #caps > 0 then return table.unpack(caps) end
+      return self.out:sub(s, e)
+    end
+    local chunk = self.p:read(0.05)
+    if chunk == nil or os.time() > deadline then
+      error(("expected %q within %ss; the program printed:\n%s"):format(pattern, timeout or 10,
+        self.out:sub(math.max(1, #self.out - 2000))), 2)
+    end
+    self.out = self.out .. chunk
+  end
+end
+
+-- Everything the program printed so far, reading what is ready.
+function Pty:drain(seconds)
+  local deadline = os.clock() + (seconds or 0)
+  repeat
+    local chunk = self.p:read(0.02)
+    if chunk == nil then break end
+    self.out = self.out .. chunk
+  until chunk == "" and os.clock() >= deadline
+  return self.out
+end
+
+function Pty:send(s) self.p:write(s) end
+function Pty:resize(rows, cols) self.p:resize(rows, cols) end
+function Pty:kill(sig) self.p:kill(sig) end
+function Pty:settings() return self.p:settings() end
+function Pty:close() self.p:close() end
+
+-- Waits for the program to end, reading its output meanwhile: "exit", code | "signal", n.
+function Pty:wait(timeout)
+  local deadline = os.time() + (timeout or 10)
+  while true do
+    local how, code = self.p:wait(0)
+    if how then self:drain(0.05); return how, code end
+    if os.time() > deadline then
+      error("the program did not end; it printed:\n" .. self.out:sub(-2000), 2)
+    end
+    local chunk = self.p:read(0.05)
+    if chunk then self.out = self.out .. chunk end
+  end
+end
+
+-- Runs a Lua chunk in a new pseudo-terminal of rows x cols, from the checkout, with the
+-- built core on its path; env adds variables.
+function M.pty_lua(code, opts)
+  opts = opts or {}
+  local testpty = require "testpty"
+  local argv = { "env", "TERM=xterm" }
+  for k, v in pairs(opts.env or {}) do argv[#argv + 1] = k .. "=" .. v end
+  local prelude = ("package.path = './lua/?.lua;./lua/?/init.lua;' .. package.path; "
+    .. "package.cpath = %q .. package.cpath; "):format(package.cpath:match("^[^;]*;"))
+  argv[#argv + 1] = M.lua
+  argv[#argv + 1] = "-e"
+  argv[#argv + 1] = prelude .. code
+  local p = testpty.spawn(argv, opts.rows or 24, opts.cols or 80)
+  return setmetatable({ p = p, out = "", pos = 1 }, Pty)
+end
+
 return M

@@ -6,6 +6,10 @@ int luaopen_dockerpty_core(lua_State *L)
 	lua_newtable(L);
 	dp_json_open(L);
 	dp_http_open(L);
+	dp_parsers_open(L);
+	dp_stream_open(L);
+	dp_term_open(L);
+	dp_pump_open(L);
 	lua_pushliteral(L, DP_VERSION);
 	lua_setfield(L, -2, "_VERSION");
 	return 1;

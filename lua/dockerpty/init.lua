@@ -1,6 +1,7 @@
 -- dockerpty: a container's terminal inside a Lua program, over the Docker Engine API.
 local core = require "dockerpty.core"
 local client = require "dockerpty.client"
+local session = require "dockerpty.session"
 
 local M = {
   _VERSION = core._VERSION,
@@ -17,5 +18,9 @@ function M.array(t)
 end
 
 M.client = client.new
+M.start = session.start
+M.exec_command = session.exec_command
+M.start_exec = session.start_exec
+M.DEFAULT_DETACH_KEYS = session.DEFAULT_DETACH_KEYS
 
 return M

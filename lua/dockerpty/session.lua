@@ -1,0 +1,369 @@
+-- Terminal sessions: attach to a container or an exec, pump bytes until it ends or the user
+-- detaches, and hand back the exit code. dockerpty.start, exec_command and start_exec.
+local core = require "dockerpty.core"
+local client_mod = require "dockerpty.client"
+
+local M = {}
+
+M.DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
+
+local SIGNAL_NAMES = { [1] = "SIGHUP", [2] = "SIGINT", [3] = "SIGQUIT", [15] = "SIGTERM" }
+local SIGWINCH = 28
+
+local Session = {}
+Session.__index = Session
+M.Session = Session
+
+local function check(cond, argn, fname, msg)
+  if not cond then error(("bad argument #%d to '%s' (%s)"):format(argn, fname, msg), 3) end
+end
+
+-- The engine's answer to a refused hijack, as the client words its other refusals.
+local function refusal(body, status, ctype)
+  if type(body) ~= "string" then return nil, body, status end
+  local msg
+  if (ctype or ""):find("json", 1, true) then
+    local doc = core.json_decode(body)
+    msg = type(doc) == "table" and type(doc.message) == "string" and doc.message
+  end
+  msg = msg or body:gsub("^%s+", ""):gsub("%s+$", "")
+  if msg == "" then msg = ("the engine answered HTTP %d"):format(status) end
+  return nil, msg, status
+end
+
+-- "ctrl-p,ctrl-q" and a table of extra bindings into the pump's list and the Lua handlers.
+-- bindings: { ["ctrl-x"] = "detach" | function(session) }.
+function M.key_bindings(detach_keys, bindings)
+  local keys, handlers, seen = {}, {}, {}
+  local function add(spec, action)
+    local bytes, err = core.parse_keys(spec)
+    if not bytes then return nil, err end
+    if seen[bytes] then return nil, ("key spec %q is bound twice"):format(spec) end
+    seen[bytes] = true
+    keys[#keys + 1] = { bytes, detach = action == "detach" }
+    handlers[#keys] = action
+    return true
+  end
+  if detach_keys ~= "" then
+    local ok, err = add(detach_keys or M.DEFAULT_DETACH_KEYS, "detach")
+    if not ok then return nil, "detach keys: " .. err end
+  end
+  local specs = {}
+  for spec in pairs(bindings or {}) do specs[#specs + 1] = spec end
+  table.sort(specs)
+  for _, spec in ipairs(specs) do
+    local action = bindings[spec]
+    if action ~= "detach" and type(action) ~= "function" then
+      error(("key binding %q: \"detach\" or a function expected"):format(spec), 3)
+    end
+    local ok, err = add(spec, action)
+    if not ok then return nil, err end
+  end
+  return keys, handlers
+end
+
+-- Shell-like words: "sh -c 'echo hi'" -> {"sh", "-c", "echo hi"}.
+function M.split_command(s)
+  local words, cur, quote, i, n, any = {}, {}, nil, 1, #s, false
+  while i <= n do
+    local c = s:sub(i, i)
+    if quote then
+      if c == quote then quote = nil
+      elseif c == "\\" and quote == '"' and i < n then i = i + 1; cur[#cur + 1] = s:sub(i, i)
+      else cur[#cur + 1] = c end
+    elseif c == "'" or c == '"' then quote, any = c, true
+    elseif c == "\\" and i < n then i = i + 1; cur[#cur + 1] = s:sub(i, i); any = true
+    elseif c:match("%s") then
+      if any or #cur > 0 then words[#words + 1] = table.concat(cur); cur, any = {}, false end
+    else cur[#cur + 1] = c; any = true end
+    i = i + 1
+  end
+  if quote then return nil, ("unterminated %s quote in command"):format(quote) end
+  if any or #cur > 0 then words[#words + 1] = table.concat(cur) end
+  return words
+end
+
+local function fd_of(file, default)
+  return core.fileno(file or default)
+end
+
+-- The terminal whose size the container's pty follows: stdout if it is one, else stdin.
+function Session:host_size()
+  for _, fd in ipairs { self.out_fd, self.in_fd } do
+    if fd and fd >= 0 and core.isatty(fd) then
+      local h, w = core.winsize(fd)
+      if h then return h, w end
+    end
+  end
+end
+
+function Session:resize(h, w)
+  check(type(h) == "number" and h > 0, 1, "resize", "positive height expected")
+  check(type(w) == "number" and w > 0, 2, "resize", "positive width expected")
+  if self.exec_id then return self.client:exec_resize(self.exec_id, h, w) end
+  return self.client:resize(self.container, h, w)
+end
+
+-- Resizes to the host's size, retrying with a growing pause while the process is not up yet.
+function Session:follow_size(redraw)
+  local h, w = self:host_size()
+  if not h then return end
+  if redraw then self:resize(h + 1, w + 1) end
+  for attempt = 0, 9 do
+    if self:resize(h, w) then return true end
+    core.sleep((attempt + 1) * 0.01)
+  end
+end
+
+-- Sends bytes to the container's input, as if typed.
+function Session:send(bytes)
+  check(type(bytes) == "string", 1, "send", "string expected")
+  return self.stream:write(bytes)
+end
+
+-- Shows a line to the user on the host terminal, outside the container's output.
+function Session:print(msg)
+  local text = "\r\n[dockerpty] " .. tostring(msg) .. "\r\n"
+  io.stdout:write(text)
+  io.stdout:flush()
+end
+
+-- Ends the session as a detach: the container goes on.
+function Session:detach()
+  self.stop = "detached"
+end
+
+function Session:close()
+  if self.mode then self.mode:restore(); self.mode = nil end
+  if self.signals_on then core.signals(false); self.signals_on = false end
+  if self.pump then self.pump:close(); self.pump = nil end
+  if self.stream then self.stream:close(); self.stream = nil end
+end
+Session.__close = Session.close
+Session.__gc = Session.close
+
+-- What a signal sent to the client does: a resize, a forward to the container, or the
+-- terminal restored and the signal let through.
+function Session:on_signals()
+  for _, sig in ipairs(core.pending_signals()) do
+    if sig == SIGWINCH then
+      if self.tty and self.follow then
+        local h, w = self:host_size()
+        if h then self:resize(h, w) end
+      end
+    elseif self.sig_proxy and not self.tty and not self.exec_id then
+      self.client:kill(self.container, SIGNAL_NAMES[sig] or sig)
+    else
+      self:close()
+      core.raise(sig)
+      return nil, ("interrupted by signal %d"):format(sig), "signal"
+    end
+  end
+  return true
+end
+
+-- Pumps until the stream ends or the user detaches: "end" | "detached" | nil, message, code.
+function Session:pump_loop()
+  while true do
+    local ev, arg = self.pump:run()
+    if ev == "end" then
+      if arg then return nil, "engine error: " .. arg, "engine" end
+      return "end"
+    elseif ev == "detach" then
+      return "detached"
+    elseif ev == "key" then
+      self.handlers[arg](self)
+      if self.stop then return self.stop end
+    elseif ev == "signal" then
+      local ok, err, code = self:on_signals()
+      if not ok then return nil, err, code end
+    elseif ev == nil then
+      return nil, arg, "transport"
+    end
+  end
+end
+
+-- Sets the session up around an open stream and runs it; always closes what it opened.
+local function run(self, after_attach)
+  local ok, res, err, code = pcall(function()
+    if self.raw then
+      local mode, merr = core.raw(self.in_fd)
+      if not mode then return nil, merr, "terminal" end
+      self.mode = mode
+    end
+    if self.follow or self.raw or self.sig_proxy then
+      core.signals(true)
+      self.signals_on = true
+    end
+    self.pump = core.pump(self.stream, {
+      stdin = self.attach_stdin and self.in_fd or nil,
+      stdout = self.out_fd, stderr = self.err_fd,
+      tty = self.tty, keys = self.keys, signals = self.signals_on,
+    })
+    local aok, aerr, acode = after_attach(self)
+    if not aok then return nil, aerr, acode end
+    return self:pump_loop()
+  end)
+  self:close()
+  if not ok then error(res, 0) end
+  return res, err, code
+end
+
+local function new_session(client, opts, fields)
+  local keys, handlers = M.key_bindings(opts.detach_keys, opts.keys)
+  if not keys then return nil, handlers, "config" end
+  local self = setmetatable(fields, Session)
+  self.client = client
+  self.keys, self.handlers = keys, handlers
+  self.in_fd = fd_of(opts.stdin, io.stdin)
+  self.out_fd = fd_of(opts.stdout, io.stdout)
+  self.err_fd = fd_of(opts.stderr, io.stderr)
+  local stdin_tty = core.isatty(self.in_fd)
+  -- As docker run -t: a tty container with stdin not a terminal gets no input.
+  if self.tty and not stdin_tty then self.attach_stdin = false end
+  if opts.raw ~= nil then self.raw = opts.raw and self.attach_stdin or false
+  else self.raw = self.tty and self.attach_stdin and stdin_tty end
+  self.follow = self.tty and opts.resize ~= false and self:host_size() ~= nil
+  self.sig_proxy = opts.sig_proxy ~= false and not self.tty
+  return self
+end
+
+local function check_client(client, fname)
+  check(getmetatable(client) == client_mod.Client, 1, fname, "a dockerpty client expected")
+end
+
+local function engine_detach_keys(opts)
+  return opts.detach_keys ~= "" and (opts.detach_keys or M.DEFAULT_DETACH_KEYS) or nil
+end
+
+-- start(client, container, opts) -> exit code | nil, "detached" | nil, message, code
+-- Attaches to the container, starts it if it is not running, and pumps until it ends.
+function M.start(client, container, opts)
+  check_client(client, "start")
+  check(type(container) == "string" and container ~= "", 2, "start", "a container name or id expected")
+  opts = opts or {}
+  check(type(opts) == "table", 3, "start", "table expected")
+  local info, err, code = client:inspect_container(container)
+  if not info then return nil, err, code end
+  local cfg = info.Config
+  local self, serr, scode = new_session(client, opts, {
+    container = info.Id,
+    tty = cfg.Tty == true,
+    attach_stdin = opts.interactive ~= false and cfg.OpenStdin == true,
+  })
+  if not self then return nil, serr, scode end
+  local v, verr, vcode = client:negotiate()
+  if not v then return nil, verr, vcode end
+  local query = client_mod.query_string {
+    stream = true, stdin = self.attach_stdin, stdout = true, stderr = true,
+    logs = opts.logs or nil, detachKeys = engine_detach_keys(opts),
+  }
+  local stream, herr, hcode, hctype = core.hijack(client.transport,
+    "/v" .. v .. "/containers/" .. client_mod.escape(info.Id) .. "/attach" .. query)
+  if not stream then return refusal(herr, hcode, hctype) end
+  self.stream = stream
+
+  local running = info.State.Running == true
+  local res, rerr, rcode = run(self, function(s)
+    if not running then
+      local ok, e, c = client:start(s.container)
+      if not ok then return nil, e, c end
+    end
+    if s.follow then s:follow_size(running) end
+    return true
+  end)
+  if res == "end" then
+    local w, werr, wcode = client:wait(self.container)
+    if not w then return nil, werr, wcode end
+    return w.StatusCode
+  end
+  if res == "detached" then return nil, "detached" end
+  return nil, rerr, rcode
+end
+
+-- The exit code of an exec once the engine has noticed that it ended.
+local function exec_exit_code(client, exec_id)
+  for attempt = 1, 100 do
+    local info, err, code = client:exec_inspect(exec_id)
+    if not info then return nil, err, code end
+    if not info.Running then
+      if info.ExitCode == core.null then return nil, "the exec ended with no exit code", "engine" end
+      return info.ExitCode
+    end
+    core.sleep(math.min(attempt, 10) * 0.005)
+  end
+  return nil, "the exec's stream ended but it still runs", "engine"
+end
+
+-- start_exec(client, exec_id, opts) -> exit code | nil, "detached" | nil, message, code
+function M.start_exec(client, exec_id, opts)
+  check_client(client, "start_exec")
+  check(type(exec_id) == "string" and exec_id ~= "", 2, "start_exec", "an exec id expected")
+  opts = opts or {}
+  check(type(opts) == "table", 3, "start_exec", "table expected")
+  local info, err, code = client:exec_inspect(exec_id)
+  if not info then return nil, err, code end
+  local pc = info.ProcessConfig
+  local self, serr, scode = new_session(client, opts, {
+    container = info.ContainerID,
+    exec_id = info.ID,
+    tty = pc.tty == true,
+    attach_stdin = opts.interactive ~= false and info.OpenStdin == true,
+  })
+  if not self then return nil, serr, scode end
+  local v, verr, vcode = client:negotiate()
+  if not v then return nil, verr, vcode end
+  local body = core.json_encode { Detach = false, Tty = self.tty }
+  local stream, herr, hcode, hctype = core.hijack(client.transport,
+    "/v" .. v .. "/exec/" .. client_mod.escape(info.ID) .. "/start", body, "application/json")
+  if not stream then return refusal(herr, hcode, hctype) end
+  self.stream = stream
+  local res, rerr, rcode = run(self, function(s)
+    if s.follow then s:follow_size(false) end
+    return true
+  end)
+  if res == "end" then return exec_exit_code(client, self.exec_id) end
+  if res == "detached" then return nil, "detached" end
+  return nil, rerr, rcode
+end
+
+-- exec_command(client, container, command, opts) -> exit code | nil, "detached" | nil, message, code
+-- command is a list of words or a string split as a shell would. opts also take tty, env,
+-- user, workdir and privileged, as docker exec does.
+function M.exec_command(client, container, command, opts)
+  check_client(client, "exec_command")
+  check(type(container) == "string" and container ~= "", 2, "exec_command",
+    "a container name or id expected")
+  check(type(command) == "string" or type(command) == "table", 3, "exec_command",
+    "a command string or list expected")
+  opts = opts or {}
+  check(type(opts) == "table", 4, "exec_command", "table expected")
+  local argv = command
+  if type(command) == "string" then
+    local err
+    argv, err = M.split_command(command)
+    if not argv then return nil, err, "config" end
+  end
+  if #argv == 0 then return nil, "no command to run", "config" end
+  local interactive = opts.interactive ~= false
+  local in_fd = fd_of(opts.stdin, io.stdin)
+  local tty = opts.tty
+  if tty == nil then tty = interactive and core.isatty(in_fd) end
+  local body = {
+    Cmd = argv, AttachStdin = interactive, AttachStdout = true, AttachStderr = true,
+    Tty = tty, Env = opts.env, User = opts.user, WorkingDir = opts.workdir,
+    Privileged = opts.privileged, DetachKeys = engine_detach_keys(opts),
+  }
+  local v, verr, vcode = client:negotiate()
+  if not v then return nil, verr, vcode end
+  if tty and client_mod.version_number(v) >= client_mod.version_number("1.42") then
+    local out_fd = fd_of(opts.stdout, io.stdout)
+    local h, w = core.winsize(core.isatty(out_fd) and out_fd or in_fd)
+    if h then body.ConsoleSize = { h, w } end
+  end
+  local ex, err, code = client:exec_create(container, body)
+  if not ex then return nil, err, code end
+  return M.start_exec(client, ex.Id, opts)
+end
+
+return M

@@ -1,0 +1,458 @@
+/*
+ * The pump: one poll() loop that moves stdin to the stream (through the key matcher) and
+ * the stream to stdout and stderr (through the demultiplexer), and reports what Lua must
+ * act on: the end, a detach, a bound key, a signal. It never calls into Lua itself.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dockerpty.h"
+#include "proto.h"
+
+#define PUMP "dockerpty.Pump"
+#define RAW_MAX (32 * 1024)
+#define IN_MAX 4096
+#define OUT_CHUNK 4096
+#define SYSERR_MAX 1024
+
+enum { EV_NONE, EV_END, EV_DETACH, EV_KEY, EV_SIGNAL, EV_IDLE, EV_ERROR };
+
+typedef struct {
+	int open;
+	int in_fd, out_fd[3], sig_fd; /* out_fd[DP_STDOUT], out_fd[DP_STDERR]; -1 for none */
+	int out_ready[3], out_always[3];
+	int tty;
+	dp_demux demux;
+	dp_matcher keys;
+	unsigned char detaches[DP_BINDINGS_MAX];
+	int match;
+
+	/* stream -> outputs: raw bytes, and the slice of them being written */
+	char raw[RAW_MAX];
+	size_t raw_len, raw_pos;
+	const char *seg;
+	size_t seg_len;
+	int seg_type;
+	int stream_wait, stream_eof;
+	char syserr[SYSERR_MAX];
+	size_t syserr_len;
+
+	/* stdin -> stream: bytes read, and those past the matcher waiting to be sent */
+	unsigned char in[IN_MAX];
+	size_t in_len, in_pos;
+	unsigned char send[IN_MAX + DP_KEYS_MAX];
+	size_t send_len, send_pos;
+	int send_wait, in_eof, write_closed;
+
+	int ended; /* EV_END or EV_DETACH once over */
+	char err[512];
+} pump;
+
+static int fail(pump *p, const char *what, const char *why)
+{
+	snprintf(p->err, sizeof p->err, "%s: %s", what, why);
+	return EV_ERROR;
+}
+
+/* The next slice of raw bytes to write out, skipping what has nowhere to go. */
+static int next_segment(pump *p)
+{
+	while (p->seg_len == 0 && p->raw_pos < p->raw_len) {
+		const char *out;
+		size_t out_len, used;
+		int type = DP_STDOUT;
+		if (p->tty) {
+			out = p->raw + p->raw_pos;
+			out_len = used = p->raw_len - p->raw_pos;
+		} else {
+			used = dp_demux_next(&p->demux, p->raw + p->raw_pos, p->raw_len - p->raw_pos, &out,
+					     &out_len, &type);
+			if (used == (size_t)-1)
+				return fail(p, "corrupt stream", "a frame header names no stream");
+		}
+		p->raw_pos += used;
+		if (out_len == 0)
+			continue;
+		if (type == DP_SYSERR) {
+			size_t k = SYSERR_MAX - 1 - p->syserr_len;
+			k = out_len < k ? out_len : k;
+			memcpy(p->syserr + p->syserr_len, out, k);
+			p->syserr_len += k;
+		} else if (type == DP_STDOUT || type == DP_STDERR) {
+			int fd = p->out_fd[type];
+			if (fd < 0 && type == DP_STDERR)
+				type = DP_STDOUT;
+			if (p->out_fd[type] >= 0) {
+				p->seg = out;
+				p->seg_len = out_len;
+				p->seg_type = type;
+			}
+		}
+	}
+	return EV_NONE;
+}
+
+/* Moves every byte that can move without waiting. Returns an event, or EV_NONE. */
+static int advance(pump *p, dp_stream *s)
+{
+	int moved;
+	do {
+		int ev;
+		moved = 0;
+		if ((ev = next_segment(p)) != EV_NONE)
+			return ev;
+		if (p->seg_len && p->out_ready[p->seg_type]) {
+			int fd = p->out_fd[p->seg_type];
+			ssize_t k = write(fd, p->seg, p->seg_len < OUT_CHUNK ? p->seg_len : OUT_CHUNK);
+			if (k > 0) {
+				p->seg += k;
+				p->seg_len -= (size_t)k;
+				p->out_ready[p->seg_type] = p->out_always[p->seg_type];
+				moved = 1;
+			} else if (k < 0 && errno == EAGAIN) {
+				p->out_ready[p->seg_type] = 0;
+			} else if (k < 0 && errno != EINTR) {
+				return fail(p, p->seg_type == DP_STDERR ? "cannot write to stderr"
+									: "cannot write to stdout",
+					    strerror(errno));
+			}
+		}
+		if (p->seg_len == 0 && p->raw_pos == p->raw_len && !p->stream_eof && !p->stream_wait) {
+			long k = dp_stream_read(s, p->raw, sizeof p->raw);
+			if (k > 0) {
+				p->raw_len = (size_t)k;
+				p->raw_pos = 0;
+				moved = 1;
+			} else if (k == 0) {
+				p->stream_eof = 1;
+			} else if (k == DP_AGAIN) {
+				p->stream_wait = 1; /* TLS is drained too: poll can be trusted now */
+			} else {
+				return fail(p, "stream", dp_stream_error(s));
+			}
+		}
+		if (p->send_pos == p->send_len && p->in_pos < p->in_len) {
+			size_t out_len, used;
+			int match;
+			used = dp_matcher_feed(&p->keys, p->in + p->in_pos, p->in_len - p->in_pos, p->send,
+					       &out_len, &match);
+			p->in_pos += used;
+			p->send_len = out_len;
+			p->send_pos = 0;
+			moved = 1;
+			if (match >= 0) {
+				p->match = match;
+				return EV_KEY;
+			}
+		}
+		if (p->send_pos < p->send_len && !p->send_wait && !p->write_closed) {
+			long k = dp_stream_write(s, (const char *)p->send + p->send_pos,
+						 p->send_len - p->send_pos);
+			if (k > 0) {
+				p->send_pos += (size_t)k;
+				moved = 1;
+			} else if (k == DP_AGAIN) {
+				p->send_wait = 1;
+			} else {
+				return fail(p, "stream", dp_stream_error(s));
+			}
+		}
+		if (p->in_eof && !p->write_closed && p->in_pos == p->in_len &&
+		    p->send_pos == p->send_len) {
+			/* End of input: what the matcher held back goes out, then the half-close. */
+			p->send_len = dp_matcher_flush(&p->keys, p->send);
+			p->send_pos = 0;
+			if (p->send_len == 0) {
+				p->write_closed = 1;
+				if (dp_stream_close_write(s) != 0)
+					return fail(p, "stream", dp_stream_error(s));
+			}
+			moved = 1;
+		}
+		if (p->stream_eof && p->seg_len == 0 && p->raw_pos == p->raw_len)
+			return EV_END;
+	} while (moved);
+	return EV_NONE;
+}
+
+static void read_stdin(pump *p)
+{
+	ssize_t k = read(p->in_fd, p->in, sizeof p->in);
+	if (k > 0) {
+		p->in_len = (size_t)k;
+		p->in_pos = 0;
+	} else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
+		p->in_eof = 1; /* EIO from a terminal that went away ends input too */
+	}
+}
+
+/* Sends what the matcher let through before a detach, waiting a little at most. */
+static void flush_before_detach(pump *p, dp_stream *s)
+{
+	while (p->send_pos < p->send_len) {
+		long k = dp_stream_write(s, (const char *)p->send + p->send_pos, p->send_len - p->send_pos);
+		if (k == DP_AGAIN && dp_wait_fd(dp_stream_fd(s), POLLOUT, 1000) > 0)
+			continue;
+		if (k <= 0)
+			return;
+		p->send_pos += (size_t)k;
+	}
+}
+
+static int run(pump *p, dp_stream *s, int timeout_ms)
+{
+	for (;;) {
+		struct pollfd fds[5];
+		int nfds = 0, r, i_stream = -1, i_in = -1, i_out = -1, i_sig = -1;
+		short ev = 0;
+		int e = advance(p, s);
+
+		if (e == EV_KEY && p->detaches[p->match]) {
+			flush_before_detach(p, s);
+			return p->ended = EV_DETACH;
+		}
+		if (e == EV_END)
+			return p->ended = EV_END;
+		if (e != EV_NONE)
+			return e;
+
+		if (p->stream_wait && p->seg_len == 0 && p->raw_pos == p->raw_len && !p->stream_eof)
+			ev |= POLLIN;
+		if (p->send_wait)
+			ev |= POLLOUT;
+		if (ev) {
+			i_stream = nfds;
+			fds[nfds].fd = dp_stream_fd(s);
+			fds[nfds++].events = ev;
+		}
+		if (p->in_fd >= 0 && !p->in_eof && p->in_pos == p->in_len && p->send_pos == p->send_len) {
+			i_in = nfds;
+			fds[nfds].fd = p->in_fd;
+			fds[nfds++].events = POLLIN;
+		}
+		if (p->seg_len && !p->out_ready[p->seg_type]) {
+			i_out = nfds;
+			fds[nfds].fd = p->out_fd[p->seg_type];
+			fds[nfds++].events = POLLOUT;
+		}
+		if (p->sig_fd >= 0) {
+			i_sig = nfds;
+			fds[nfds].fd = p->sig_fd;
+			fds[nfds++].events = POLLIN;
+		}
+		for (r = 0; r < nfds; r++)
+			fds[r].revents = 0;
+		r = poll(fds, (nfds_t)nfds, timeout_ms);
+		if (r < 0 && errno == EINTR)
+			continue; /* a signal's byte is in the pipe: the next poll sees it */
+		if (r < 0)
+			return fail(p, "poll", strerror(errno));
+		if (r == 0)
+			return EV_IDLE;
+		if (i_sig >= 0 && fds[i_sig].revents)
+			return EV_SIGNAL;
+		if (i_stream >= 0 && fds[i_stream].revents) {
+			if (fds[i_stream].revents & (POLLIN | POLLHUP | POLLERR))
+				p->stream_wait = 0;
+			if (fds[i_stream].revents & (POLLOUT | POLLHUP | POLLERR))
+				p->send_wait = 0;
+		}
+		if (i_out >= 0 && fds[i_out].revents)
+			p->out_ready[p->seg_type] = 1;
+		if (i_in >= 0 && fds[i_in].revents)
+			read_stdin(p);
+	}
+}
+
+static pump *check_pump(lua_State *L)
+{
+	return luaL_checkudata(L, 1, PUMP);
+}
+
+static dp_stream *pump_stream(lua_State *L, pump *p)
+{
+	dp_stream *s;
+	if (!p->open)
+		luaL_error(L, "pump is closed");
+	dp_getuservalue(L, 1);
+	lua_rawgeti(L, -1, 1);
+	s = dp_check_stream(L, -1);
+	lua_pop(L, 2);
+	return s;
+}
+
+static int opt_fd(lua_State *L, const char *key)
+{
+	int fd;
+	lua_getfield(L, 2, key);
+	fd = lua_isnil(L, -1) ? -1 : (int)luaL_checkinteger(L, -1);
+	lua_pop(L, 1);
+	return fd;
+}
+
+/* A regular file never makes a writer wait, so it needs no poll before each write. */
+static int always_ready(int fd)
+{
+	struct stat st;
+	return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/*
+ * pump(stream, {stdin = fd, stdout = fd, stderr = fd, tty = bool, signals = bool,
+ *               keys = {{bytes, detach = bool}, ...}}) -> pump
+ */
+static int l_pump(lua_State *L)
+{
+	pump *p;
+	size_t i, nkeys;
+
+	dp_check_stream(L, 1);
+	luaL_checktype(L, 2, LUA_TTABLE);
+	p = lua_newuserdatauv(L, sizeof *p, 1);
+	memset(p, 0, sizeof *p);
+	luaL_setmetatable(L, PUMP);
+	lua_createtable(L, 1, 0);
+	lua_pushvalue(L, 1);
+	lua_rawseti(L, -2, 1);
+	dp_setuservalue(L, -2);
+
+	dp_demux_init(&p->demux);
+	dp_matcher_init(&p->keys);
+	p->in_fd = opt_fd(L, "stdin");
+	p->out_fd[0] = -1;
+	p->out_fd[DP_STDOUT] = opt_fd(L, "stdout");
+	p->out_fd[DP_STDERR] = opt_fd(L, "stderr");
+	for (i = 1; i < 3; i++)
+		p->out_always[i] = always_ready(p->out_fd[i]);
+	lua_getfield(L, 2, "tty");
+	p->tty = lua_toboolean(L, -1);
+	lua_getfield(L, 2, "signals");
+	p->sig_fd = lua_toboolean(L, -1) ? dp_signal_fd() : -1;
+	lua_pop(L, 2);
+
+	lua_getfield(L, 2, "keys");
+	nkeys = lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
+	for (i = 1; i <= nkeys; i++) {
+		size_t n;
+		const char *seq;
+		int idx;
+		lua_rawgeti(L, -1, (int)i);
+		luaL_checktype(L, -1, LUA_TTABLE);
+		lua_rawgeti(L, -1, 1);
+		seq = luaL_checklstring(L, -1, &n);
+		idx = dp_matcher_add(&p->keys, (const unsigned char *)seq, n);
+		if (idx < 0)
+			return luaL_error(L, "key binding %d: 1 to %d bytes, %d bindings at most", (int)i,
+					  DP_KEYS_MAX, DP_BINDINGS_MAX);
+		lua_getfield(L, -2, "detach");
+		p->detaches[idx] = (unsigned char)lua_toboolean(L, -1);
+		lua_pop(L, 3);
+	}
+	lua_pop(L, 1);
+	p->open = 1;
+	return 1;
+}
+
+/*
+ * p:run([timeout_ms]) -> "end", [engine error] | "detach" | "key", index | "signal"
+ *                      | "idle" | nil, message
+ * With no timeout it waits as long as it takes; 0 makes one non-blocking step.
+ */
+static int p_run(lua_State *L)
+{
+	pump *p = check_pump(L);
+	dp_stream *s = pump_stream(L, p);
+	int timeout = (int)luaL_optinteger(L, 2, -1);
+	int ev;
+
+	if (p->ended)
+		ev = p->ended;
+	else
+		ev = run(p, s, timeout);
+	switch (ev) {
+	case EV_END:
+		lua_pushliteral(L, "end");
+		if (p->syserr_len) {
+			lua_pushlstring(L, p->syserr, p->syserr_len);
+			return 2;
+		}
+		return 1;
+	case EV_DETACH: lua_pushliteral(L, "detach"); return 1;
+	case EV_KEY:
+		lua_pushliteral(L, "key");
+		lua_pushinteger(L, p->match + 1);
+		return 2;
+	case EV_SIGNAL: lua_pushliteral(L, "signal"); return 1;
+	case EV_IDLE: lua_pushliteral(L, "idle"); return 1;
+	default:
+		lua_pushnil(L);
+		lua_pushstring(L, p->err);
+		return 2;
+	}
+}
+
+/* p:fds() -> {{fd, "r" | "w" | "rw"}, ...}: what a host loop should watch before p:run(0) */
+static int p_fds(lua_State *L)
+{
+	pump *p = check_pump(L);
+	dp_stream *s = pump_stream(L, p);
+	int n = 0;
+	const char *sev = NULL;
+
+	lua_newtable(L);
+#define ADD(fd, what)                          \
+	do {                                   \
+		lua_createtable(L, 2, 0);      \
+		lua_pushinteger(L, (fd));      \
+		lua_rawseti(L, -2, 1);         \
+		lua_pushstring(L, (what));     \
+		lua_rawseti(L, -2, 2);         \
+		lua_rawseti(L, -2, ++n);       \
+	} while (0)
+	if (p->ended)
+		return 1;
+	if (!p->stream_eof && p->seg_len == 0 && p->raw_pos == p->raw_len)
+		sev = p->send_len > p->send_pos ? "rw" : "r";
+	else if (p->send_len > p->send_pos)
+		sev = "w";
+	if (sev)
+		ADD(dp_stream_fd(s), sev);
+	if (p->in_fd >= 0 && !p->in_eof && p->in_pos == p->in_len && p->send_pos == p->send_len)
+		ADD(p->in_fd, "r");
+	if (p->seg_len)
+		ADD(p->out_fd[p->seg_type], "w");
+	if (p->sig_fd >= 0)
+		ADD(p->sig_fd, "r");
+#undef ADD
+	return 1;
+}
+
+static int p_close(lua_State *L)
+{
+	pump *p = check_pump(L);
+	p->open = 0;
+	return 0;
+}
+
+void dp_pump_open(lua_State *L)
+{
+	static const luaL_Reg methods[] = {
+		{"run", p_run},
+		{"fds", p_fds},
+		{"close", p_close},
+		{NULL, NULL},
+	};
+
+	luaL_newmetatable(L, PUMP);
+	lua_pushcfunction(L, p_close);
+	lua_setfield(L, -2, "__close");
+	lua_newtable(L);
+	luaL_setfuncs(L, methods, 0);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+	lua_pushcfunction(L, l_pump);
+	lua_setfield(L, -2, "pump");
+}

@@ -1,0 +1,260 @@
+/*
+ * The host terminal and the process around it: raw mode with guaranteed restore, window
+ * size, and signals turned into bytes on a self-pipe that the pump watches.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dockerpty.h"
+
+#define TERM_MODE "dockerpty.TermMode"
+
+typedef struct {
+	int fd; /* -1 once restored */
+	struct termios saved;
+} term_mode;
+
+/* One terminal in raw mode per process, restored by the handlers of fatal signals too. */
+static volatile sig_atomic_t raw_fd = -1;
+static struct termios raw_saved;
+
+static int sig_pipe[2] = {-1, -1};
+static const int caught[] = {SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+#define NCAUGHT (sizeof caught / sizeof caught[0])
+static struct sigaction old_actions[NCAUGHT], old_pipe_action;
+static int signals_on;
+
+int dp_signal_fd(void)
+{
+	return signals_on ? sig_pipe[0] : -1;
+}
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char b = (unsigned char)sig;
+	if (sig != SIGWINCH && raw_fd >= 0)
+		tcsetattr(raw_fd, TCSANOW, &raw_saved); /* async-signal-safe */
+	if (write(sig_pipe[1], &b, 1) < 0) {
+		/* full: the pump has enough to wake for */
+	}
+	errno = saved;
+}
+
+static int set_cloexec_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0
+		       ? -1
+		       : 0;
+}
+
+/* signals(true): SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGQUIT go to the pump and SIGPIPE is
+ * ignored; signals(false) puts back what was there. Returns the self-pipe's read end. */
+static int l_signals(lua_State *L)
+{
+	int on = lua_toboolean(L, 1);
+	size_t i;
+
+	if (on && !signals_on) {
+		struct sigaction sa;
+		if (sig_pipe[0] < 0) {
+			if (pipe(sig_pipe) != 0 || set_cloexec_nonblock(sig_pipe[0]) ||
+			    set_cloexec_nonblock(sig_pipe[1]))
+				return luaL_error(L, "cannot create the signal pipe: %s", strerror(errno));
+		}
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		sa.sa_flags = SA_RESTART;
+		for (i = 0; i < NCAUGHT; i++)
+			sigaction(caught[i], &sa, &old_actions[i]);
+		sa.sa_handler = SIG_IGN;
+		sigaction(SIGPIPE, &sa, &old_pipe_action);
+		signals_on = 1;
+	} else if (!on && signals_on) {
+		for (i = 0; i < NCAUGHT; i++)
+			sigaction(caught[i], &old_actions[i], NULL);
+		sigaction(SIGPIPE, &old_pipe_action, NULL);
+		signals_on = 0;
+	}
+	lua_pushinteger(L, dp_signal_fd());
+	return 1;
+}
+
+/* pending_signals() -> {signo...}: drains the self-pipe, each number once, in arrival order */
+static int l_pending_signals(lua_State *L)
+{
+	unsigned char buf[64];
+	int seen[65] = {0}, n = 0;
+	ssize_t k;
+
+	lua_newtable(L);
+	if (sig_pipe[0] < 0)
+		return 1;
+	while ((k = read(sig_pipe[0], buf, sizeof buf)) > 0 || (k < 0 && errno == EINTR)) {
+		ssize_t i;
+		for (i = 0; i < k; i++) {
+			if (buf[i] < 65 && !seen[buf[i]]) {
+				seen[buf[i]] = 1;
+				lua_pushinteger(L, buf[i]);
+				lua_rawseti(L, -2, ++n);
+			}
+		}
+	}
+	return 1;
+}
+
+/* raise(signo): the signal's earlier disposition back, then the signal itself. */
+static int l_raise(lua_State *L)
+{
+	int sig = (int)luaL_checkinteger(L, 1);
+	size_t i;
+	for (i = 0; i < NCAUGHT; i++)
+		if (signals_on && caught[i] == sig)
+			sigaction(sig, &old_actions[i], NULL);
+	raise(sig);
+	return 0;
+}
+
+static int mode_restore(lua_State *L)
+{
+	term_mode *m = luaL_checkudata(L, 1, TERM_MODE);
+	if (m->fd >= 0) {
+		if (raw_fd == m->fd)
+			raw_fd = -1;
+		while (tcsetattr(m->fd, TCSADRAIN, &m->saved) != 0 && errno == EINTR)
+			;
+		m->fd = -1;
+	}
+	return 0;
+}
+
+/* raw(fd) -> mode, with mode:restore() behind __gc and __close too | nil, message */
+static int l_raw(lua_State *L)
+{
+	int fd = (int)luaL_checkinteger(L, 1);
+	struct termios t;
+	term_mode *m = lua_newuserdatauv(L, sizeof *m, 0);
+
+	m->fd = -1;
+	luaL_setmetatable(L, TERM_MODE);
+	if (tcgetattr(fd, &m->saved) != 0) {
+		lua_pushnil(L);
+		lua_pushfstring(L, "cannot read the settings of terminal %d: %s", fd, strerror(errno));
+		return 2;
+	}
+	t = m->saved;
+	/* What cfmakeraw does, spelled out: it is not POSIX. */
+	t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
+	t.c_oflag &= ~(tcflag_t)OPOST;
+	t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
+	t.c_cflag &= ~(tcflag_t)(CSIZE | PARENB);
+	t.c_cflag |= CS8;
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	raw_saved = m->saved;
+	raw_fd = fd;
+	m->fd = fd;
+	if (tcsetattr(fd, TCSADRAIN, &t) != 0) {
+		int e = errno;
+		raw_fd = -1;
+		m->fd = -1;
+		lua_pushnil(L);
+		lua_pushfstring(L, "cannot put terminal %d in raw mode: %s", fd, strerror(e));
+		return 2;
+	}
+	return 1;
+}
+
+/* winsize(fd) -> rows, cols | nil */
+static int l_winsize(lua_State *L)
+{
+	struct winsize ws;
+	if (ioctl((int)luaL_checkinteger(L, 1), TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0 ||
+	    ws.ws_col == 0) {
+		lua_pushnil(L);
+		return 1;
+	}
+	lua_pushinteger(L, ws.ws_row);
+	lua_pushinteger(L, ws.ws_col);
+	return 2;
+}
+
+static int l_isatty(lua_State *L)
+{
+	lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+	return 1;
+}
+
+/* fileno(file) -> fd, after flushing what Lua buffered, so bytes stay in order */
+static int l_fileno(lua_State *L)
+{
+#if LUA_VERSION_NUM >= 502
+	luaL_Stream *p = luaL_checkudata(L, 1, LUA_FILEHANDLE);
+	FILE *f = p->closef ? p->f : NULL;
+#else
+	FILE **pf = luaL_checkudata(L, 1, LUA_FILEHANDLE);
+	FILE *f = *pf;
+#endif
+	if (!f)
+		return luaL_argerror(L, 1, "file is closed");
+	fflush(f);
+	lua_pushinteger(L, fileno(f));
+	return 1;
+}
+
+static int l_sleep(lua_State *L)
+{
+	lua_Number s = luaL_checknumber(L, 1);
+	struct timespec ts;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+/* monotime() -> seconds on a clock that never jumps */
+static int l_monotime(lua_State *L)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+	return 1;
+}
+
+void dp_term_open(lua_State *L)
+{
+	static const luaL_Reg mode_methods[] = {{"restore", mode_restore}, {NULL, NULL}};
+	static const luaL_Reg funcs[] = {
+		{"signals", l_signals},
+		{"pending_signals", l_pending_signals},
+		{"raise", l_raise},
+		{"raw", l_raw},
+		{"winsize", l_winsize},
+		{"isatty", l_isatty},
+		{"fileno", l_fileno},
+		{"sleep", l_sleep},
+		{"monotime", l_monotime},
+		{NULL, NULL},
+	};
+
+	luaL_newmetatable(L, TERM_MODE);
+	lua_pushcfunction(L, mode_restore);
+	lua_setfield(L, -2, "__gc");
+	lua_pushcfunction(L, mode_restore);
+	lua_setfield(L, -2, "__close");
+	lua_newtable(L);
+	luaL_setfuncs(L, mode_methods, 0);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+	luaL_setfuncs(L, funcs, 0);
+}
