@@ -38,7 +38,9 @@ int dp_keys_parse(const char *spec, size_t spec_len, unsigned char *out, char *b
 			i++;
 		n = i - start;
 		code = n == 1 ? (unsigned char)spec[start] : ctrl_code(spec + start, n);
-		if (code < 0 || len == DP_KEYS_MAX) {
+		if (len == DP_KEYS_MAX)
+			return -2;
+		if (code < 0) {
 			size_t k = n < bad_len - 1 ? n : bad_len - 1;
 			memcpy(bad, spec + start, k);
 			bad[k] = '\0';
@@ -65,20 +67,14 @@ int dp_matcher_add(dp_matcher *m, const unsigned char *seq, size_t len)
 	return (int)m->count++;
 }
 
-/* The binding held[] completes (index), or -2 when held[] only begins one, or -1 for neither. */
-static int held_state(const dp_matcher *m)
+/* Whether held[] begins some binding. */
+static int held_is_prefix(const dp_matcher *m)
 {
 	size_t i;
-	int partial = 0;
-
-	for (i = 0; i < m->count; i++) {
-		if (m->len[i] < m->held_len || memcmp(m->seq[i], m->held, m->held_len) != 0)
-			continue;
-		if (m->len[i] == m->held_len)
-			return (int)i;
-		partial = 1;
-	}
-	return partial ? -2 : -1;
+	for (i = 0; i < m->count; i++)
+		if (m->len[i] > m->held_len && memcmp(m->seq[i], m->held, m->held_len) == 0)
+			return 1;
+	return 0;
 }
 
 size_t dp_matcher_feed(dp_matcher *m, const unsigned char *in, size_t n, unsigned char *out,
@@ -89,17 +85,23 @@ size_t dp_matcher_feed(dp_matcher *m, const unsigned char *in, size_t n, unsigne
 	*out_len = 0;
 	*match = -1;
 	while (used < n) {
-		int s = -1;
+		size_t i;
 		m->held[m->held_len++] = in[used++];
+		/* The binding that ends first wins, even inside a longer one's partial match. */
+		for (i = 0; i < m->count; i++) {
+			size_t k = m->len[i];
+			if (k <= m->held_len && memcmp(m->held + m->held_len - k, m->seq[i], k) == 0) {
+				memcpy(out + *out_len, m->held, m->held_len - k);
+				*out_len += m->held_len - k;
+				m->held_len = 0;
+				*match = (int)i;
+				return used;
+			}
+		}
 		/* A broken sequence gives back its first byte and tries again from the next one. */
-		while (m->held_len > 0 && (s = held_state(m)) == -1) {
+		while (m->held_len > 0 && !held_is_prefix(m)) {
 			out[(*out_len)++] = m->held[0];
 			memmove(m->held, m->held + 1, --m->held_len);
-		}
-		if (m->held_len > 0 && s >= 0) {
-			m->held_len = 0;
-			*match = s;
-			return used;
 		}
 	}
 	return used;

@@ -58,10 +58,16 @@ static int l_parse_keys(lua_State *L)
 
 	if (len < 0) {
 		lua_pushnil(L);
-		if (bad[0] == '\0')
-			lua_pushfstring(L, "invalid key spec \"%s\": an empty key", spec);
+		lua_pushliteral(L, "invalid key spec \"");
+		lua_pushvalue(L, 1);
+		if (len == -2)
+			lua_pushfstring(L, "\": more than %d keys", DP_KEYS_MAX);
+		else if (bad[0] == '\0' && (n == 0 || spec[0] == ',' || strstr(spec, ",,") ||
+					     spec[n - 1] == ','))
+			lua_pushliteral(L, "\": an empty key");
 		else
-			lua_pushfstring(L, "invalid key spec \"%s\": unknown key \"%s\"", spec, bad);
+			lua_pushfstring(L, "\": unknown key \"%s\"", bad);
+		lua_concat(L, 3);
 		return 2;
 	}
 	lua_pushlstring(L, (const char *)out, (size_t)len);

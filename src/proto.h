@@ -30,8 +30,8 @@ size_t dp_demux_next(dp_demux *d, const char *in, size_t n, const char **out, si
 #define DP_KEYS_MAX 32
 #define DP_BINDINGS_MAX 16
 
-/* Parses spec into out (up to DP_KEYS_MAX bytes); returns the length, or -1 with the bad
- * token copied into bad (NUL-terminated, at most bad_len). */
+/* Parses spec into out (up to DP_KEYS_MAX bytes); returns the length, -1 with the bad
+ * token copied into bad (NUL-terminated, at most bad_len), or -2 when it has too many keys. */
 int dp_keys_parse(const char *spec, size_t spec_len, unsigned char *out, char *bad, size_t bad_len);
 
 typedef struct {

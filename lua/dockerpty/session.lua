@@ -214,7 +214,8 @@ local function new_session(client, opts, fields)
   if not keys then return nil, handlers, "config" end
   local self = setmetatable(fields, Session)
   self.client = client
-  self.keys, self.handlers = keys, handlers
+  -- As in docker, keys are only watched on a tty: piped input may hold any bytes.
+  if self.tty then self.keys, self.handlers = keys, handlers else self.keys, self.handlers = {}, {} end
   self.in_fd = fd_of(opts.stdin, io.stdin)
   self.out_fd = fd_of(opts.stdout, io.stdout)
   self.err_fd = fd_of(opts.stderr, io.stderr)
