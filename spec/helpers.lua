@@ -90,12 +90,13 @@ end
 
 -- Everything the program printed so far, reading what is ready.
 function Pty:drain(seconds)
-  local deadline = os.clock() + (seconds or 0)
+  local now = require("dockerpty.core").monotime
+  local deadline = now() + (seconds or 0)
   repeat
     local chunk = self.p:read(0.02)
     if chunk == nil then break end
     self.out = self.out .. chunk
-  until chunk == "" and os.clock() >= deadline
+  until chunk == "" and now() >= deadline
   return self.out
 end
 

@@ -1,0 +1,369 @@
+-- Terminal sessions against the real engine: a program using dockerpty runs in a real
+-- pseudo-terminal, and the spec types into it and reads what it shows.
+local dockerpty = require "dockerpty"
+local helpers = require "helpers"
+
+local SIGTERM = 15
+
+local endpoints = {
+  { name = "unix socket", opts = {}, env = {} },
+  { name = "TLS", opts = { host = helpers.tls_host, tls_verify = true, cert_path = helpers.tls .. "/client" },
+    env = { DOCKER_HOST = helpers.tls_host, DOCKER_TLS_VERIFY = "1", DOCKER_CERT_PATH = helpers.tls .. "/client" } },
+}
+
+-- A program that runs one session call and reports how it ended.
+local function session_program(call)
+  return ([[
+    local dockerpty = require "dockerpty"
+    local c = assert(dockerpty.client())
+    local code, err, kind = %s
+    io.stdout:write("\r\nRESULT:", tostring(code), ":", tostring(err), ":", tostring(kind), "\r\n")
+    io.stdout:flush()
+  ]]):format(call)
+end
+
+local function tmpfile()
+  local name = os.tmpname()
+  return name
+end
+
+local function read_file(name)
+  local f = assert(io.open(name, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function md5_of_file(name)
+  local p = assert(io.popen("md5sum " .. name))
+  local out = p:read("a")
+  p:close()
+  return out:match("^(%x+)")
+end
+
+for _, ep in ipairs(endpoints) do
+  describe("a tty session over the " .. ep.name .. " #engine", function()
+    local c
+
+    setup(function() c = helpers.engine(ep.opts) end)
+    teardown(function()
+      if c then helpers.cleanup(c); c:close() end
+    end)
+
+    local function shell(extra)
+      local body = { Cmd = { "sh" }, Tty = true, OpenStdin = true, StdinOnce = true }
+      for k, v in pairs(extra or {}) do body[k] = v end
+      return helpers.container(c, body)
+    end
+
+    it("shows the prompt, sizes the container's pty and follows resizes", function()
+      local id = shell()
+      local t = helpers.pty_lua(session_program(("dockerpty.start(c, %q)"):format(id)),
+        { rows = 30, cols = 100, env = ep.env })
+      t:expect("# ")
+      t:send("stty size\r")
+      assert.equal("30 100", t:expect("(%d+ %d+)"))
+      t:resize(40, 120)
+      -- the SIGWINCH reaches the client, which resizes the container's pty
+      local size
+      for _ = 1, 50 do
+        t:send("stty size\r")
+        size = t:expect("(%d+ %d+)")
+        if size == "40 120" then break end
+      end
+      assert.equal("40 120", size)
+      for i = 1, 5 do t:resize(20 + i, 60 + i) end
+      for _ = 1, 50 do
+        t:send("stty size\r")
+        size = t:expect("(%d+ %d+)")
+        if size == "25 65" then break end
+      end
+      assert.equal("25 65", size)
+      t:send("exit 7\r")
+      assert.equal("7:nil:nil", t:expect("RESULT:([^\r]*)"))
+      assert.same({ "exit", 0 }, { t:wait() })
+      t:close()
+    end)
+
+    it("leaves the terminal's settings as they were", function()
+      local id = shell()
+      local t = helpers.pty_lua(session_program(("dockerpty.start(c, %q)"):format(id)), { env = ep.env })
+      local before = t:settings()
+      t:expect("# ")
+      assert.are_not.equal(before, t:settings()) -- raw while the session runs
+      t:send("exit\r")
+      t:expect("RESULT:0:")
+      t:wait()
+      assert.equal(before, t:settings())
+      t:close()
+    end)
+
+    it("leaves the terminal's settings as they were when the client gets SIGTERM", function()
+      local id = shell()
+      local t = helpers.pty_lua(session_program(("dockerpty.start(c, %q)"):format(id)), { env = ep.env })
+      local before = t:settings()
+      t:expect("# ")
+      t:kill(SIGTERM)
+      assert.same({ "signal", SIGTERM }, { t:wait() })
+      assert.equal(before, t:settings())
+      t:close()
+    end)
+
+    it("sends ctrl-c to the container, which interrupts a sleep; the client lives on", function()
+      local id = shell()
+      local t = helpers.pty_lua(session_program(("dockerpty.start(c, %q)"):format(id)), { env = ep.env })
+      t:expect("# ")
+      t:send("sleep 100\r")
+      t:expect("sleep 100")
+      os.execute("sleep 0.3")
+      t:send("\3")
+      t:expect("# ")
+      t:send("echo alive-$((6*7))\r")
+      t:expect("alive%-42")
+      t:send("exit 0\r")
+      assert.equal("0:nil:nil", t:expect("RESULT:([^\r]*)"))
+      t:wait()
+      t:close()
+    end)
+
+    it("detaches on ctrl-p ctrl-q, and attaching again shows the shell", function()
+      local id = shell()
+      local t = helpers.pty_lua(session_program(("dockerpty.start(c, %q)"):format(id)), { env = ep.env })
+      t:expect("# ")
+      t:send("\16\17")
+      assert.equal("nil:detached:nil", t:expect("RESULT:([^\r]*)"))
+      t:wait()
+      t:close()
+      assert.is_true(assert(c:inspect_container(id)).State.Running)
+
+      t = helpers.pty_lua(session_program(("dockerpty.start(c, %q)"):format(id)), { env = ep.env })
+      t:expect("# ") -- the redraw after attaching shows the prompt again
+      t:send("echo back-$((2+3))\r")
+      t:expect("back%-5")
+      t:send("exit 4\r")
+      assert.equal("4:nil:nil", t:expect("RESULT:([^\r]*)"))
+      t:wait()
+      t:close()
+    end)
+
+    it("detaches on custom keys only, and a broken sequence arrives intact", function()
+      local id = shell()
+      local t = helpers.pty_lua(session_program(
+        ("dockerpty.start(c, %q, { detach_keys = 'ctrl-x,x' })"):format(id)), { env = ep.env })
+      t:expect("# ")
+      t:send("echo READY; head -c 3 | od -An -tx1\r")
+      t:expect("READY\r\n", 10, true) -- the shell has handed the terminal to head
+      t:send("\16b\r") -- ctrl-p then b: both bytes reach the container
+      assert.equal("10 62 0a", t:expect("(%x%x %x%x %x%x)")) -- the pty turns CR into LF
+      t:expect("# ")
+      -- -ixon: the container's tty would take ctrl-q for flow control
+      t:send("stty -ixon; echo READY; head -c 3 | od -An -tx1\r")
+      t:expect("READY\r\n", 10, true)
+      t:send("\16\17\r") -- the default keys no longer detach: both bytes arrive
+      assert.equal("10 11 0a", t:expect("(%x%x %x%x %x%x)"))
+      t:expect("# ")
+      t:send("echo READY; head -c 3 | od -An -tx1\r")
+      t:expect("READY\r\n", 10, true)
+      t:send("\24y\r") -- ctrl-x then y: a broken sequence passes through
+      assert.equal("18 79 0a", t:expect("(%x%x %x%x %x%x)"))
+      t:expect("# ")
+      t:send("\24\24x") -- overlapping start: still detaches
+      assert.equal("nil:detached:nil", t:expect("RESULT:([^\r]*)"))
+      t:wait()
+      t:close()
+      assert.is_true(assert(c:inspect_container(id)).State.Running)
+    end)
+
+    it("runs Lua functions bound to keys", function()
+      local id = shell()
+      local t = helpers.pty_lua(session_program(([[dockerpty.start(c, %q, { keys = {
+          ["ctrl-g"] = function(s) s:send("echo bound-$((3*3))\r") end,
+          ["ctrl-]"] = function(s) s:print("bye"); s:detach() end,
+        } })]]):format(id)), { env = ep.env })
+      t:expect("# ")
+      t:send("\7")
+      t:expect("bound%-9")
+      t:send("\29")
+      t:expect("%[dockerpty%] bye")
+      assert.equal("nil:detached:nil", t:expect("RESULT:([^\r]*)"))
+      t:wait()
+      t:close()
+    end)
+
+    it("runs an exec with a tty, sized like the terminal, and returns its exit code", function()
+      local id = helpers.container(c, { Cmd = { "sleep", "300" } })
+      assert(c:start(id))
+      local t = helpers.pty_lua(session_program(("dockerpty.exec_command(c, %q, 'sh')"):format(id)),
+        { rows = 33, cols = 91, env = ep.env })
+      t:expect("# ")
+      t:send("stty size\r")
+      assert.equal("33 91", t:expect("(%d+ %d+)"))
+      t:send("exit 3\r")
+      assert.equal("3:nil:nil", t:expect("RESULT:([^\r]*)"))
+      t:wait()
+      t:close()
+    end)
+  end)
+
+  describe("a session without a tty over the " .. ep.name .. " #engine", function()
+    local c
+
+    setup(function() c = helpers.engine(ep.opts) end)
+    teardown(function()
+      if c then helpers.cleanup(c); c:close() end
+    end)
+
+    local function run_start(body, opts)
+      local id = helpers.container(c, body)
+      local out, err = tmpfile(), tmpfile()
+      local fo, fe = assert(io.open(out, "wb")), assert(io.open(err, "wb"))
+      opts = opts or {}
+      opts.stdout, opts.stderr = fo, fe
+      local code, msg, kind = dockerpty.start(c, id, opts)
+      fo:close()
+      fe:close()
+      local o, e = read_file(out), read_file(err)
+      os.remove(out)
+      os.remove(err)
+      return code, o, e, msg, kind
+    end
+
+    it("keeps stdout and stderr apart, in order", function()
+      local code, out, err = run_start { Cmd = { "sh", "-c", "echo out1; echo err1 >&2; echo out2; echo err2 >&2; exit 9" } }
+      assert.equal(9, code)
+      assert.equal("out1\nout2\n", out)
+      assert.equal("err1\nerr2\n", err)
+    end)
+
+    it("passes piped stdin to cat, and cat sees its end", function()
+      local input = tmpfile()
+      local f = assert(io.open(input, "wb"))
+      f:write("line one\nline two\n")
+      f:close()
+      local fin = assert(io.open(input, "rb"))
+      local code, out = run_start({ Cmd = { "sh", "-c", "cat; echo END" }, OpenStdin = true, StdinOnce = true },
+        { stdin = fin })
+      fin:close()
+      os.remove(input)
+      assert.equal(0, code)
+      assert.equal("line one\nline two\nEND\n", out)
+    end)
+
+    it("delivers 20 MB of random output byte-exact", function()
+      local code, out, err = run_start { Cmd = { "sh", "-c",
+        "head -c 20971520 /dev/urandom > /r && md5sum < /r >&2 && cat /r" } }
+      assert.equal(0, code)
+      assert.equal(20971520, #out)
+      local name = tmpfile()
+      local f = assert(io.open(name, "wb"))
+      f:write(out)
+      f:close()
+      assert.equal(err:match("^(%x+)"), md5_of_file(name))
+      os.remove(name)
+    end)
+
+    it("delivers 8 MB of random input byte-exact", function()
+      local name = tmpfile()
+      assert(os.execute("head -c 8388608 /dev/urandom > " .. name))
+      local fin = assert(io.open(name, "rb"))
+      local code, out = run_start({ Cmd = { "sh", "-c", "md5sum; wc -c" }, OpenStdin = true, StdinOnce = true },
+        { stdin = fin })
+      fin:close()
+      assert.equal(0, code)
+      local sum = md5_of_file(name)
+      os.remove(name)
+      assert.equal(sum .. "  -\n0\n", out)
+    end)
+
+    it("replays earlier output with logs", function()
+      local id = helpers.container(c, { Cmd = { "sh", "-c", "echo early; sleep 1; echo late" } })
+      assert(c:start(id))
+      local out = tmpfile()
+      local fo = assert(io.open(out, "wb"))
+      core_sleep = require("dockerpty.core").sleep
+      core_sleep(0.3)
+      assert.equal(0, dockerpty.start(c, id, { logs = true, stdout = fo }))
+      fo:close()
+      assert.equal("early\nlate\n", read_file(out))
+      os.remove(out)
+    end)
+
+    it("runs an exec without a tty: separate streams, stdin, exit code", function()
+      local id = helpers.container(c, { Cmd = { "sleep", "300" } })
+      assert(c:start(id))
+      local input, out, err = tmpfile(), tmpfile(), tmpfile()
+      local f = assert(io.open(input, "wb"))
+      f:write("to the exec\n")
+      f:close()
+      local fin, fo, fe = assert(io.open(input, "rb")), assert(io.open(out, "wb")), assert(io.open(err, "wb"))
+      local code = dockerpty.exec_command(c, id, { "sh", "-c", "cat; echo oops >&2; exit 6" },
+        { stdin = fin, stdout = fo, stderr = fe })
+      fin:close(); fo:close(); fe:close()
+      assert.equal(6, code)
+      assert.equal("to the exec\n", read_file(out))
+      assert.equal("oops\n", read_file(err))
+      os.remove(input); os.remove(out); os.remove(err)
+    end)
+  end)
+end
+
+describe("sessions #engine", function()
+  local c
+
+  setup(function() c = helpers.engine() end)
+  teardown(function()
+    if c then helpers.cleanup(c); c:close() end
+  end)
+
+  it("deliver the last bytes of 50 short-lived containers", function()
+    for i = 1, 50 do
+      local id = helpers.container(c, { Cmd = { "sh", "-c", "seq 1 2000; printf LAST-" .. i } })
+      local out = tmpfile()
+      local fo = assert(io.open(out, "wb"))
+      assert.equal(0, dockerpty.start(c, id, { stdout = fo }))
+      fo:close()
+      local text = read_file(out)
+      os.remove(out)
+      assert.equal("LAST-" .. i, text:sub(-#("LAST-" .. i)))
+      assert.equal(2000, select(2, text:gsub("\n", "")))
+      c:remove_container(id)
+    end
+  end)
+
+  it("start_exec runs an exec made with exec_create", function()
+    local id = helpers.container(c, { Cmd = { "sleep", "300" } })
+    assert(c:start(id))
+    local ex = assert(c:exec_create(id, { Cmd = { "sh", "-c", "echo made; exit 2" }, AttachStdout = true, AttachStderr = true }))
+    local out = tmpfile()
+    local fo = assert(io.open(out, "wb"))
+    assert.equal(2, dockerpty.start_exec(c, ex.Id, { stdout = fo }))
+    fo:close()
+    assert.equal("made\n", read_file(out))
+    os.remove(out)
+  end)
+
+  it("report what the user got wrong as nil, message, code", function()
+    local code, err, kind = dockerpty.start(c, "dockerpty-no-such-container")
+    assert.is_nil(code)
+    assert.equal("No such container: dockerpty-no-such-container", err)
+    assert.equal(404, kind)
+    code, err, kind = dockerpty.exec_command(c, "dockerpty-no-such-container", "sh")
+    assert.is_nil(code)
+    assert.equal("No such container: dockerpty-no-such-container", err)
+    assert.equal(404, kind)
+    local id = helpers.container(c, { Cmd = { "true" } })
+    code, err, kind = dockerpty.start(c, id, { detach_keys = "ctrl-p,ctrl-pp" })
+    assert.is_nil(code)
+    assert.equal('detach keys: invalid key spec "ctrl-p,ctrl-pp": unknown key "ctrl-pp"', err)
+    assert.equal("config", kind)
+    code, err = dockerpty.exec_command(c, id, "sh -c 'unterminated")
+    assert.is_nil(code)
+    assert.equal("unterminated ' quote in command", err)
+    code, err, kind = dockerpty.exec_command(c, id, "true")
+    assert.is_nil(code)
+    assert.equal(409, kind)
+    assert.matches("is not running", err)
+    assert.has_error(function() dockerpty.start("not a client", id) end)
+    assert.has_error(function() dockerpty.start(c, id, { keys = { ["ctrl-a"] = 5 } }) end)
+  end)
+end)
