@@ -367,3 +367,101 @@ describe("sessions #engine", function()
     assert.has_error(function() dockerpty.start(c, id, { keys = { ["ctrl-a"] = 5 } }) end)
   end)
 end)
+
+describe("session hygiene #engine", function()
+  local c
+
+  setup(function() c = helpers.engine() end)
+  teardown(function()
+    if c then helpers.cleanup(c); c:close() end
+  end)
+
+  local function shell()
+    return helpers.container(c, { Cmd = { "sh" }, Tty = true, OpenStdin = true, StdinOnce = true })
+  end
+
+  it("restores the terminal when the client gets SIGHUP or SIGQUIT", function()
+    for _, sig in ipairs { 1, 3 } do
+      local t = helpers.pty_lua(session_program(("dockerpty.start(c, %q)"):format(shell())))
+      local before = t:settings()
+      t:expect("# ")
+      t:kill(sig)
+      local how, n = t:wait()
+      assert.equal("signal", how)
+      assert.equal(sig, n)
+      assert.equal(before, t:settings())
+      t:close()
+    end
+  end)
+
+  it("restores the terminal when a Lua error unwinds through the session", function()
+    local t = helpers.pty_lua(([[
+      local dockerpty = require "dockerpty"
+      local c = assert(dockerpty.client())
+      local ok, err = pcall(dockerpty.start, c, %q, { keys = { ["ctrl-g"] = function() error("boom") end } })
+      io.write("\r\nCAUGHT:", tostring(ok), ":", tostring(err):match("boom") or "?", "\r\n")
+    ]]):format(shell()))
+    local before = t:settings()
+    t:expect("# ")
+    t:send("\7")
+    t:expect("CAUGHT:false:boom", 10, true)
+    t:wait()
+    assert.equal(before, t:settings())
+    t:close()
+  end)
+
+  it("wakes up for nothing while idle", function()
+    local t = helpers.pty_lua(session_program(("dockerpty.start(c, %q)"):format(shell())))
+    t:expect("# ")
+    local function switches()
+      local f = assert(io.open("/proc/" .. t.p:pid() .. "/status"))
+      local s = f:read("a")
+      f:close()
+      return tonumber(s:match("voluntary_ctxt_switches:%s*(%d+)")) +
+        tonumber(s:match("nonvoluntary_ctxt_switches:%s*(%d+)"))
+    end
+    local before = switches()
+    require("dockerpty.core").sleep(1.5)
+    assert.is_true(switches() - before <= 2)
+    t:send("exit\r")
+    t:wait()
+    t:close()
+  end)
+
+  it("keeps memory bounded when the output side is slow", function()
+    local function peak(bytes)
+      local id = helpers.container(c, { Cmd = { "head", "-c", tostring(bytes), "/dev/zero" } })
+      local code = ([[
+        package.path = './lua/?.lua;./lua/?/init.lua;' .. package.path
+        package.cpath = %q .. package.cpath
+        local dockerpty = require "dockerpty"
+        local c = assert(dockerpty.client())
+        assert(dockerpty.start(c, %q) == 0)
+        local f = io.open("/proc/self/status")
+        io.stderr:write(f:read("a"):match("VmHWM:%%s*(%%d+)"), "\n")
+      ]]):format(package.cpath:match("^[^;]*;"), id)
+      -- through a pipe whose reader starts late: the pump must wait, not buffer
+      local report = tmpfile()
+      assert(os.execute(("%s -e %s 2>%s | (sleep 1; cat > /dev/null)"):format(helpers.lua,
+        helpers.shell_quote(code), report)))
+      local kb = tonumber(read_file(report):match("^(%d+)"))
+      os.remove(report)
+      return kb
+    end
+    local kb_small = peak(1024 * 1024)
+    local kb_big = peak(100 * 1024 * 1024)
+    assert.is_true(kb_big - kb_small < 4096, ("peak %d kB for 1 MB, %d kB for 100 MB"):format(kb_small, kb_big))
+  end)
+
+  it("gives a tty container no input when stdin is not a terminal, as docker run -t", function()
+    local id = helpers.container(c, { Cmd = { "sh", "-c", "echo tty-out; exit 2" }, Tty = true, OpenStdin = true })
+    local out = tmpfile()
+    local fo = assert(io.open(out, "wb"))
+    local fin = assert(io.open("/dev/null", "rb"))
+    assert.equal(2, dockerpty.start(c, id, { stdin = fin, stdout = fo }))
+    fo:close()
+    fin:close()
+    assert.equal("tty-out\r\n", read_file(out))
+    os.remove(out)
+  end)
+end)

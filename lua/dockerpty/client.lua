@@ -277,4 +277,41 @@ function Client:exec_resize(exec_id, h, w)
   return self:request("POST", "/exec/" .. escape(exec_id) .. "/resize", { query = { h = h, w = w } })
 end
 
+-- A hijacked connection, or nil, message, code: a transport failure as it came, or the
+-- engine's refusal worded like every other.
+local function hijack(self, target, body)
+  local v, err, code = self:negotiate()
+  if not v then return nil, err, code end
+  local stream, herr, hcode, hctype = core.hijack(self.transport, "/v" .. v .. target, body)
+  if stream then return stream end
+  if type(hcode) == "number" then
+    return nil, engine_message(hcode, herr, { ["content-type"] = hctype }), hcode
+  end
+  return nil, herr, hcode
+end
+
+-- attach_socket(id, {stdin=, stdout=, stderr=, logs=, stream=, detach_keys=}) -> stream
+-- The container's streams on a connection of their own: stdout and stderr unless turned
+-- off, stdin only when asked for. Multiplexed unless the container has a tty.
+function Client:attach_socket(id, params)
+  check_id(id, 1, "attach_socket")
+  params = params or {}
+  check(type(params) == "table", 2, "attach_socket", "table expected")
+  local q = query_string {
+    stream = params.stream ~= false, stdin = params.stdin == true,
+    stdout = params.stdout ~= false, stderr = params.stderr ~= false,
+    logs = params.logs or nil, detachKeys = params.detach_keys,
+  }
+  return hijack(self, "/containers/" .. escape(id) .. "/attach" .. q)
+end
+
+-- exec_socket(exec_id, {tty=}) -> stream: starts the exec on a connection of its own.
+function Client:exec_socket(exec_id, params)
+  check_id(exec_id, 1, "exec_socket")
+  params = params or {}
+  check(type(params) == "table", 2, "exec_socket", "table expected")
+  return hijack(self, "/exec/" .. escape(exec_id) .. "/start",
+    core.json_encode { Detach = false, Tty = params.tty == true })
+end
+
 return M

@@ -18,6 +18,21 @@ function M.array(t)
 end
 
 M.client = client.new
+
+-- demux(bytes) -> {stdout =, stderr =, error =} | nil, message: a whole multiplexed stream.
+function M.demux(bytes)
+  local frames, err = core.demux():feed(bytes)
+  if not frames then return nil, err end
+  local parts = { {}, {}, {} }
+  for _, f in ipairs(frames) do
+    local p = parts[f[1]]
+    if p then p[#p + 1] = f[2] end
+  end
+  return { stdout = table.concat(parts[1]), stderr = table.concat(parts[2]), error = table.concat(parts[3]) }
+end
+
+-- demuxer() -> d; d:feed(bytes) -> {{type, bytes}, ...}: 1 stdout, 2 stderr, 3 engine error.
+M.demuxer = core.demux
 M.start = session.start
 M.exec_command = session.exec_command
 M.start_exec = session.start_exec

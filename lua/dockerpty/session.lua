@@ -18,19 +18,6 @@ local function check(cond, argn, fname, msg)
   if not cond then error(("bad argument #%d to '%s' (%s)"):format(argn, fname, msg), 3) end
 end
 
--- The engine's answer to a refused hijack, as the client words its other refusals.
-local function refusal(body, status, ctype)
-  if type(body) ~= "string" then return nil, body, status end
-  local msg
-  if (ctype or ""):find("json", 1, true) then
-    local doc = core.json_decode(body)
-    msg = type(doc) == "table" and type(doc.message) == "string" and doc.message
-  end
-  msg = msg or body:gsub("^%s+", ""):gsub("%s+$", "")
-  if msg == "" then msg = ("the engine answered HTTP %d"):format(status) end
-  return nil, msg, status
-end
-
 -- "ctrl-p,ctrl-q" and a table of extra bindings into the pump's list and the Lua handlers.
 -- bindings: { ["ctrl-x"] = "detach" | function(session) }.
 function M.key_bindings(detach_keys, bindings)
@@ -253,15 +240,10 @@ function M.start(client, container, opts)
     attach_stdin = opts.interactive ~= false and cfg.OpenStdin == true,
   })
   if not self then return nil, serr, scode end
-  local v, verr, vcode = client:negotiate()
-  if not v then return nil, verr, vcode end
-  local query = client_mod.query_string {
-    stream = true, stdin = self.attach_stdin, stdout = true, stderr = true,
-    logs = opts.logs or nil, detachKeys = engine_detach_keys(opts),
-  }
-  local stream, herr, hcode, hctype = core.hijack(client.transport,
-    "/v" .. v .. "/containers/" .. client_mod.escape(info.Id) .. "/attach" .. query)
-  if not stream then return refusal(herr, hcode, hctype) end
+  local stream, herr, hcode = client:attach_socket(info.Id, {
+    stdin = self.attach_stdin, logs = opts.logs, detach_keys = engine_detach_keys(opts),
+  })
+  if not stream then return nil, herr, hcode end
   self.stream = stream
 
   local running = info.State.Running == true
@@ -312,12 +294,8 @@ function M.start_exec(client, exec_id, opts)
     attach_stdin = opts.interactive ~= false and info.OpenStdin == true,
   })
   if not self then return nil, serr, scode end
-  local v, verr, vcode = client:negotiate()
-  if not v then return nil, verr, vcode end
-  local body = core.json_encode { Detach = false, Tty = self.tty }
-  local stream, herr, hcode, hctype = core.hijack(client.transport,
-    "/v" .. v .. "/exec/" .. client_mod.escape(info.ID) .. "/start", body, "application/json")
-  if not stream then return refusal(herr, hcode, hctype) end
+  local stream, herr, hcode = client:exec_socket(info.ID, { tty = self.tty })
+  if not stream then return nil, herr, hcode end
   self.stream = stream
   local res, rerr, rcode = run(self, function(s)
     if s.follow then s:follow_size(false) end

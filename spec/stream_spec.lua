@@ -1,0 +1,99 @@
+-- Hijacked streams on their own: what a script gets from attach_socket and exec_socket.
+local dockerpty = require "dockerpty"
+local core = require "dockerpty.core"
+local helpers = require "helpers"
+
+-- Reads until the end of the stream, waiting on its fd; returns everything.
+local function read_all(s)
+  local parts = {}
+  while true do
+    local data, err = s:read()
+    if data == nil then
+      assert(err == nil, err)
+      return table.concat(parts)
+    elseif data == false then
+      core.sleep(0.005)
+    else
+      parts[#parts + 1] = data
+    end
+  end
+end
+
+for _, ep in ipairs {
+  { name = "unix socket", opts = {} },
+  { name = "TLS", opts = { host = helpers.tls_host, tls_verify = true, cert_path = helpers.tls .. "/client" } },
+} do
+  describe("streams over the " .. ep.name .. " #engine", function()
+    local c
+
+    setup(function() c = helpers.engine(ep.opts) end)
+    teardown(function()
+      if c then helpers.cleanup(c); c:close() end
+    end)
+
+    it("carry input to a tty, and output until the end", function()
+      local id = helpers.container(c, { Cmd = { "sh", "-c", "cat; echo after-eof" }, Tty = true,
+        OpenStdin = true, StdinOnce = true })
+      local s = assert(c:attach_socket(id, { stdin = true }))
+      assert.equal("integer", math.type(s:fileno()))
+      assert(c:start(id))
+      assert.is_true(s:write("typed\n\4")) -- ctrl-d at the start of a line: the tty ends input
+      local out = read_all(s)
+      assert.matches("typed", out)
+      assert.matches("after%-eof", out)
+      assert.is_nil(s:read()) -- the end stays the end
+      s:close()
+      s:close() -- closing twice is harmless
+      assert.has_error(function() s:read() end)
+    end)
+
+    it("half-close a multiplexed stream", function()
+      local id = helpers.container(c, { Cmd = { "sh", "-c", "wc -c; echo done >&2" },
+        OpenStdin = true, StdinOnce = true })
+      local s = assert(c:attach_socket(id, { stdin = true }))
+      assert(c:start(id))
+      assert.is_true(s:write(string.rep("x", 100000)))
+      assert.is_true(s:close_write())
+      local frames = assert(core.demux():feed(read_all(s)))
+      local out, err = {}, {}
+      for _, f in ipairs(frames) do
+        if f[1] == 1 then out[#out + 1] = f[2] else err[#err + 1] = f[2] end
+      end
+      assert.equal("100000\n", table.concat(out))
+      assert.equal("done\n", table.concat(err))
+      s:close()
+    end)
+
+    it("start an exec and carry its output", function()
+      local id = helpers.container(c, { Cmd = { "sleep", "300" } })
+      assert(c:start(id))
+      local ex = assert(c:exec_create(id, { Cmd = { "echo", "from-exec" }, AttachStdout = true, Tty = true }))
+      do
+        local s <close> = assert(c:exec_socket(ex.Id, { tty = true }))
+        assert.equal("from-exec\r\n", read_all(s))
+      end
+      assert.equal(0, assert(c:exec_inspect(ex.Id)).ExitCode)
+    end)
+
+    it("report the engine's refusal", function()
+      local s, err, code = c:attach_socket("dockerpty-no-such-container")
+      assert.is_nil(s)
+      assert.equal("No such container: dockerpty-no-such-container", err)
+      assert.equal(404, code)
+      s, err, code = c:exec_socket("dockerpty-no-such-exec")
+      assert.is_nil(s)
+      assert.equal(404, code)
+      assert.equal("No such exec instance: dockerpty-no-such-exec", err)
+    end)
+  end)
+end
+
+describe("streams without an engine", function()
+  it("report a connection that fails, naming the endpoint", function()
+    local c = assert(dockerpty.client { host = "unix:///nonexistent.sock", api_version = "1.41" })
+    local s, err, code = c:attach_socket("x")
+    assert.is_nil(s)
+    assert.equal("cannot connect to unix:///nonexistent.sock: No such file or directory", err)
+    assert.equal("connect", code)
+  end)
+end)
