@@ -380,15 +380,20 @@ describe("session hygiene #engine", function()
     return helpers.container(c, { Cmd = { "sh" }, Tty = true, OpenStdin = true, StdinOnce = true })
   end
 
-  it("restores the terminal when the client gets SIGHUP or SIGQUIT", function()
-    for _, sig in ipairs { 1, 3 } do
+  it("restores the terminal when the client gets SIGINT, SIGHUP or SIGQUIT", function()
+    for _, sig in ipairs { 2, 1, 3 } do
       local t = helpers.pty_lua(session_program(("dockerpty.start(c, %q)"):format(shell())))
       local before = t:settings()
       t:expect("# ")
       t:kill(sig)
       local how, n = t:wait()
-      assert.equal("signal", how)
-      assert.equal(sig, n)
+      if sig == 2 then
+        -- the lua interpreter's own SIGINT handler turns it into an error, as it would have
+        assert.same({ "exit", 1 }, { how, n })
+        assert.matches("interrupted!", t.out)
+      else
+        assert.same({ "signal", sig }, { how, n })
+      end
       assert.equal(before, t:settings())
       t:close()
     end
@@ -451,6 +456,28 @@ describe("session hygiene #engine", function()
     local kb_small = peak(1024 * 1024)
     local kb_big = peak(100 * 1024 * 1024)
     assert.is_true(kb_big - kb_small < 4096, ("peak %d kB for 1 MB, %d kB for 100 MB"):format(kb_small, kb_big))
+  end)
+
+  it("survives a reader that goes away: no SIGPIPE, a clear error", function()
+    local id = helpers.container(c, { Cmd = { "sh", "-c", "while true; do echo line; done" } })
+    local code = ([[
+      package.path = './lua/?.lua;./lua/?/init.lua;' .. package.path
+      package.cpath = %q .. package.cpath
+      local dockerpty = require "dockerpty"
+      local c = assert(dockerpty.client())
+      local code, err = dockerpty.start(c, %q)
+      io.stderr:write("RESULT:", tostring(code), ":", tostring(err), "\n")
+    ]]):format(package.cpath:match("^[^;]*;"), id)
+    local report = tmpfile()
+    local p = assert(io.popen(("bash -c %s"):format(helpers.shell_quote(
+      ("%s -e %s 2>%s | head -c 100 >/dev/null; echo ${PIPESTATUS[0]}"):format(
+        helpers.lua, helpers.shell_quote(code), report)))))
+    local status = p:read("a")
+    p:close()
+    assert.equal("0\n", status)
+    assert.equal("RESULT:nil:cannot write to stdout: Broken pipe\n", read_file(report))
+    os.remove(report)
+    c:kill(id)
   end)
 
   it("gives a tty container no input when stdin is not a terminal, as docker run -t", function()

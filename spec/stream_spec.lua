@@ -97,3 +97,37 @@ describe("streams without an engine", function()
     assert.equal("connect", code)
   end)
 end)
+
+describe("the pump in host-loop mode #engine", function()
+  it("is driven by non-blocking steps until the end, with the fds to watch", function()
+    local c = helpers.engine()
+    local id = helpers.container(c, { Cmd = { "sh", "-c", "sleep 0.5; echo stepped; echo more" } })
+    local s = assert(c:attach_socket(id))
+    assert(c:start(id))
+    local name = os.tmpname()
+    local f = assert(io.open(name, "wb"))
+    local pump = core.pump(s, { stdout = core.fileno(f), stderr = core.fileno(f), tty = false })
+    local idles, saw_fd = 0, false
+    while true do
+      local ev = assert(pump:run(0))
+      if ev == "end" then break end
+      assert.equal("idle", ev)
+      idles = idles + 1
+      for _, w in ipairs(pump:fds()) do
+        if w[1] == s:fileno() and w[2] == "r" then saw_fd = true end
+      end
+      core.sleep(0.01)
+    end
+    assert.equal("end", pump:run(0)) -- the end stays the end
+    f:close()
+    local fr = assert(io.open(name, "rb"))
+    assert.equal("stepped\nmore\n", fr:read("a"))
+    fr:close()
+    os.remove(name)
+    assert.is_true(idles > 5)
+    assert.is_true(saw_fd)
+    s:close()
+    helpers.cleanup(c)
+    c:close()
+  end)
+end)
