@@ -240,10 +240,12 @@ static void read_error_body(dp_stream *s, luaL_Buffer *b, size_t have, long long
 }
 
 /*
- * hijack(transport, target, [body, [content_type]])
+ * hijack(transport, target, [body, [content_type, [upgrade]]])
  *   -> stream, {status=, content_type=}
  *    | nil, message, code                  (the connection failed)
  *    | nil, body, status, content_type     (the engine refused: an HTTP error answer)
+ * With upgrade false it is a plain HTTP/1.0 POST whose answer's body runs to the end of the
+ * stream: how a wait is registered now and its result read later.
  */
 static int l_hijack(lua_State *L)
 {
@@ -252,6 +254,7 @@ static int l_hijack(lua_State *L)
 	size_t body_len = 0, len = 0;
 	const char *body = luaL_optlstring(L, 3, NULL, &body_len);
 	const char *ctype = luaL_optstring(L, 4, body ? "application/json" : "text/plain");
+	int upgrade = lua_isnoneornil(L, 5) || lua_toboolean(L, 5);
 	const char *req;
 	size_t req_len;
 	char *buf;
@@ -274,10 +277,10 @@ static int l_hijack(lua_State *L)
 	curl_easy_getinfo(s->curl, CURLINFO_ACTIVESOCKET, &s->fd);
 
 	lua_pushfstring(L,
-			"POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: dockerpty/" DP_VERSION "\r\n"
-			"Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: %s\r\n"
-			"Content-Length: %d\r\n\r\n",
-			target, dp_transport_authority(t), ctype, (int)body_len);
+			"POST %s HTTP/1.%s\r\nHost: %s\r\nUser-Agent: dockerpty/" DP_VERSION "\r\n"
+			"%sContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
+			target, upgrade ? "1" : "0", dp_transport_authority(t),
+			upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "", ctype, (int)body_len);
 	req = lua_tolstring(L, -1, &req_len);
 	if (write_all(s, req, req_len, HANDSHAKE_TIMEOUT_MS) != 0 ||
 	    (body_len && write_all(s, body, body_len, HANDSHAKE_TIMEOUT_MS) != 0)) {
@@ -304,7 +307,7 @@ static int l_hijack(lua_State *L)
 		lua_pushliteral(L, "transport");
 		return 3;
 	}
-	if (h.status != 101 && h.status != 200) {
+	if (!(h.status == 200 || (upgrade && h.status == 101))) {
 		luaL_Buffer b;
 		luaL_buffinit(L, &b);
 		luaL_addlstring(&b, buf + head_len, len - (size_t)head_len);
@@ -341,11 +344,15 @@ static int push_stream_error(lua_State *L, dp_stream *s)
 	return 3;
 }
 
-/* s:read([max]) -> bytes | false (nothing now) | nil (the end) | nil, message, code */
+/*
+ * s:read([max, [timeout_ms]]) -> bytes | false (nothing yet) | nil (the end) | nil, message, code
+ * It waits up to timeout_ms (-1: as long as it takes) when nothing is there; 0 by default.
+ */
 static int s_read(lua_State *L)
 {
 	dp_stream *s = dp_check_stream(L, 1);
 	lua_Integer max = luaL_optinteger(L, 2, 65536);
+	int timeout = (int)luaL_optinteger(L, 3, 0);
 	luaL_Buffer b;
 	char *p;
 	long k;
@@ -354,6 +361,9 @@ static int s_read(lua_State *L)
 	luaL_buffinit(L, &b);
 	p = luaL_prepbuffsize(&b, (size_t)max);
 	k = dp_stream_read(s, p, (size_t)max);
+	/* "Again" from the transport means TLS holds nothing either: poll can be trusted. */
+	while (k == DP_AGAIN && timeout != 0 && dp_wait_fd(s->fd, POLLIN, timeout) > 0)
+		k = dp_stream_read(s, p, (size_t)max);
 	if (k == DP_FAIL)
 		return push_stream_error(L, s);
 	if (k == DP_AGAIN) {

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -211,6 +212,39 @@ static int l_fileno(lua_State *L)
 	return 1;
 }
 
+/* read(fd, [max, [timeout_ms]]) -> bytes | "" when nothing came in time | nil at the end */
+static int l_read(lua_State *L)
+{
+	int fd = (int)luaL_checkinteger(L, 1);
+	lua_Integer max = luaL_optinteger(L, 2, 4096);
+	int timeout = (int)luaL_optinteger(L, 3, -1);
+	luaL_Buffer b;
+	char *p;
+	ssize_t k;
+
+	luaL_argcheck(L, max > 0, 2, "must be positive");
+	if (dp_wait_fd(fd, POLLIN, timeout) == 0) {
+		lua_pushliteral(L, "");
+		return 1;
+	}
+	luaL_buffinit(L, &b);
+	p = luaL_prepbuffsize(&b, (size_t)max);
+	do
+		k = read(fd, p, (size_t)max);
+	while (k < 0 && errno == EINTR);
+	if (k < 0 && errno == EAGAIN) {
+		lua_pushliteral(L, "");
+		return 1;
+	}
+	if (k <= 0) {
+		lua_pushnil(L);
+		return 1;
+	}
+	luaL_addsize(&b, (size_t)k);
+	luaL_pushresult(&b);
+	return 1;
+}
+
 static int l_sleep(lua_State *L)
 {
 	lua_Number s = luaL_checknumber(L, 1);
@@ -242,6 +276,7 @@ void dp_term_open(lua_State *L)
 		{"winsize", l_winsize},
 		{"isatty", l_isatty},
 		{"fileno", l_fileno},
+		{"read", l_read},
 		{"sleep", l_sleep},
 		{"monotime", l_monotime},
 		{NULL, NULL},

@@ -101,6 +101,15 @@ local function engine_message(status, body, headers)
   return ("the engine answered HTTP %d"):format(status)
 end
 
+-- What core.hijack gave, with the engine's refusal worded like every other.
+local function refused_or(stream, err, code, ctype)
+  if stream then return stream end
+  if type(code) == "number" then
+    return nil, engine_message(code, err, { ["content-type"] = ctype }), code
+  end
+  return nil, err, code
+end
+
 -- The bare exchange: status, body, headers, or nil, message, code. No version prefix.
 function Client:raw(method, path, body, content_type)
   return self.transport:request(method, path, body, content_type)
@@ -282,12 +291,44 @@ end
 local function hijack(self, target, body)
   local v, err, code = self:negotiate()
   if not v then return nil, err, code end
-  local stream, herr, hcode, hctype = core.hijack(self.transport, "/v" .. v .. target, body)
-  if stream then return stream end
-  if type(hcode) == "number" then
-    return nil, engine_message(hcode, herr, { ["content-type"] = hctype }), hcode
+  return refused_or(core.hijack(self.transport, "/v" .. v .. target, body))
+end
+
+local Waiter = {}
+Waiter.__index = Waiter
+
+-- The engine's answer once the condition is met: {StatusCode =, Error =} | nil, message, code.
+function Waiter:result()
+  local parts = {}
+  while true do
+    local data, err = self.stream:read(65536, -1)
+    if data == nil then
+      if err then return nil, err, "transport" end
+      break
+    end
+    parts[#parts + 1] = data
   end
-  return nil, herr, hcode
+  self.stream:close()
+  local doc, jerr = core.json_decode(table.concat(parts))
+  if type(doc) ~= "table" then return nil, ("%s from wait"):format(jerr or "no answer"), "json" end
+  return doc
+end
+
+function Waiter:close() self.stream:close() end
+Waiter.__close = Waiter.close
+
+-- wait_later(id, [condition]) -> waiter: the wait is registered with the engine when this
+-- returns, so an exit that comes next, even before waiter:result() is called, is not missed.
+-- condition: "next-exit" (the default), "not-running" or "removed".
+function Client:wait_later(id, condition)
+  check_id(id, 1, "wait_later")
+  local v, err, code = self:negotiate()
+  if not v then return nil, err, code end
+  local q = version_number(v) >= version_number("1.30") and query_string { condition = condition or "next-exit" } or ""
+  local stream, herr, hcode = refused_or(core.hijack(self.transport,
+    "/v" .. v .. "/containers/" .. escape(id) .. "/wait" .. q, nil, nil, false))
+  if not stream then return nil, herr, hcode end
+  return setmetatable({ stream = stream }, Waiter)
 end
 
 -- attach_socket(id, {stdin=, stdout=, stderr=, logs=, stream=, detach_keys=}) -> stream

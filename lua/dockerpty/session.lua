@@ -240,10 +240,15 @@ function M.start(client, container, opts)
     attach_stdin = opts.interactive ~= false and cfg.OpenStdin == true,
   })
   if not self then return nil, serr, scode end
+  -- Registered first, so the exit code is this run's even if the engine removes the
+  -- container (AutoRemove) the moment it ends.
+  local waiter, werr, wcode = client:wait_later(info.Id,
+    info.HostConfig and info.HostConfig.AutoRemove == true and "removed" or "next-exit")
+  if not waiter then return nil, werr, wcode end
   local stream, herr, hcode = client:attach_socket(info.Id, {
     stdin = self.attach_stdin, logs = opts.logs, detach_keys = engine_detach_keys(opts),
   })
-  if not stream then return nil, herr, hcode end
+  if not stream then waiter:close(); return nil, herr, hcode end
   self.stream = stream
 
   local running = info.State.Running == true
@@ -255,13 +260,14 @@ function M.start(client, container, opts)
     if s.follow then s:follow_size(running) end
     return true
   end)
-  if res == "end" then
-    local w, werr, wcode = client:wait(self.container)
-    if not w then return nil, werr, wcode end
-    return w.StatusCode
+  if res ~= "end" then
+    waiter:close()
+    if res == "detached" then return nil, "detached" end
+    return nil, rerr, rcode
   end
-  if res == "detached" then return nil, "detached" end
-  return nil, rerr, rcode
+  local w, err2, code2 = waiter:result()
+  if not w then return nil, err2, code2 end
+  return w.StatusCode
 end
 
 -- The exit code of an exec once the engine has noticed that it ended.
