@@ -51,11 +51,19 @@ test: engine
 	@$(MAKE) -s --no-print-directory all
 	@LUA=$(LUA) LUA_VERSION=$(LUA_VERSION) scripts/test
 
+# The README's first command: a shell in a fresh busybox container, removed when it exits.
+run: engine
+	@$(MAKE) -s --no-print-directory all
+	@bin/dockerpty run -it --rm busybox sh
+
 unit: deps
 	@$(MAKE) -s --no-print-directory all
 	@LUA=$(LUA) LUA_VERSION=$(LUA_VERSION) scripts/test --exclude-tags=engine,install
 
 install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	sed '1s|.*|#!/usr/bin/env $(LUA)|' bin/dockerpty > $(DESTDIR)$(PREFIX)/bin/dockerpty
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/dockerpty
 	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_VERSION)/dockerpty
 	install -m 755 $(CORE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_VERSION)/dockerpty/core.so
 	install -d $(DESTDIR)$(PREFIX)/share/lua/$(LUA_VERSION)/dockerpty

@@ -29,11 +29,17 @@ external_dependencies = {
 
 build = {
   type = "builtin",
+  install = {
+    bin = { dockerpty = "bin/dockerpty" },
+  },
   modules = {
     ["dockerpty"] = "lua/dockerpty/init.lua",
     ["dockerpty.client"] = "lua/dockerpty/client.lua",
     ["dockerpty.endpoint"] = "lua/dockerpty/endpoint.lua",
     ["dockerpty.session"] = "lua/dockerpty/session.lua",
+    ["dockerpty.select"] = "lua/dockerpty/select.lua",
+    ["dockerpty.flags"] = "lua/dockerpty/flags.lua",
+    ["dockerpty.cli"] = "lua/dockerpty/cli.lua",
     ["dockerpty.core"] = {
       sources = {
         "src/core.c", "src/json.c", "src/http.c", "src/parsers.c", "src/demux.c",
