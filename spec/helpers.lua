@@ -120,20 +120,42 @@ function Pty:wait(timeout)
   end
 end
 
--- Runs a Lua chunk in a new pseudo-terminal of rows x cols, from the checkout, with the
--- built core on its path; env adds variables.
-function M.pty_lua(code, opts)
+-- Runs a command in a new pseudo-terminal of rows x cols; env adds variables.
+function M.pty_run(cmd, opts)
   opts = opts or {}
   local testpty = require "testpty"
   local argv = { "env", "TERM=xterm" }
   for k, v in pairs(opts.env or {}) do argv[#argv + 1] = k .. "=" .. v end
-  local prelude = ("package.path = './lua/?.lua;./lua/?/init.lua;' .. package.path; "
-    .. "package.cpath = %q .. package.cpath; "):format(package.cpath:match("^[^;]*;"))
-  argv[#argv + 1] = M.lua
-  argv[#argv + 1] = "-e"
-  argv[#argv + 1] = prelude .. code
+  for _, a in ipairs(cmd) do argv[#argv + 1] = a end
   local p = testpty.spawn(argv, opts.rows or 24, opts.cols or 80)
   return setmetatable({ p = p, out = "", pos = 1 }, Pty)
+end
+
+-- Runs a Lua chunk in a new pseudo-terminal, from the checkout, with the built core on its path.
+function M.pty_lua(code, opts)
+  local prelude = ("package.path = './lua/?.lua;./lua/?/init.lua;' .. package.path; "
+    .. "package.cpath = %q .. package.cpath; "):format(package.cpath:match("^[^;]*;"))
+  return M.pty_run({ M.lua, "-e", prelude .. code }, opts)
+end
+
+-- Runs bin/dockerpty with args (no terminal) and returns stdout, stderr, exit status.
+function M.dockerpty(args, opts)
+  opts = opts or {}
+  local parts = { "env" }
+  for k, v in pairs(opts.env or {}) do parts[#parts + 1] = k .. "=" .. shell_quote(v) end
+  parts[#parts + 1] = M.lua
+  parts[#parts + 1] = "bin/dockerpty"
+  for _, a in ipairs(args) do parts[#parts + 1] = shell_quote(a) end
+  local err = os.tmpname()
+  parts[#parts + 1] = "2>" .. err .. " <" .. (opts.stdin or "/dev/null")
+  local p = assert(io.popen(table.concat(parts, " ")))
+  local out = p:read("a")
+  local _, _, status = p:close()
+  local f = assert(io.open(err))
+  local e = f:read("a")
+  f:close()
+  os.remove(err)
+  return out, e, status
 end
 
 return M

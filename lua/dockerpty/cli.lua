@@ -175,12 +175,16 @@ local function start_failure_status(msg)
   return FAIL
 end
 
-local function session_result(code, err, kind, what)
+-- A detach ends as docker ends it: run quietly with 0; attach and exec say so, with 1.
+local function session_result(code, err, kind, quiet_detach)
   if code then return code end
-  if err == "detached" then return 0 end
+  if err == "detached" then
+    if quiet_detach then return 0 end
+    exit_with(1, "read escape sequence")
+  end
   if kind == 404 then fail(err) end
   local status = type(kind) == "number" and start_failure_status(err) or FAIL
-  exit_with(status, (what and what .. ": " or "") .. err)
+  exit_with(status, err)
 end
 
 -- A container named by the user, or picked when none was and stdin is a terminal.
@@ -255,18 +259,18 @@ function COMMANDS.run.handler(client, opts, args, env)
     local info = client:inspect_container(id)
     if info and not info.State.Running then client:remove_container(id, { force = true }) end
   end
-  return session_result(status, serr, kind)
+  return session_result(status, serr, kind, true)
 end
 
 function COMMANDS.attach.handler(client, opts, args, env)
-  if #args > 1 then exit_with(FAIL, '"attach" requires at most 1 argument.', "attach") end
+  if #args > 1 then exit_with(1, '"attach" accepts at most 1 argument.', "attach") end
   local keys = detach_keys(opts, env.getenv)
   local id = container_arg(client, args[1], "attach")
   local info, err, code = client:inspect_container(id)
   if not info then fail(err, code) end
   if not info.State.Running then exit_with(1, "You cannot attach to a stopped container, start it first") end
   if info.State.Paused then exit_with(1, "You cannot attach to a paused container, unpause it first") end
-  check_tty(not opts["no-stdin"] and info.Config.OpenStdin, info.Config.Tty)
+  check_tty(not opts["no-stdin"], info.Config.Tty)
   local status, serr, kind = dockerpty.start(client, id, {
     interactive = not opts["no-stdin"], detach_keys = keys, sig_proxy = opts["sig-proxy"], logs = opts.logs,
   })
@@ -277,7 +281,7 @@ function COMMANDS.exec.handler(client, opts, args, env)
   check_tty(opts.interactive, opts.tty)
   local keys = detach_keys(opts, env.getenv)
   local ref, cmd = args[1], { table.unpack(args, 2) }
-  if ref and #cmd == 0 then exit_with(FAIL, '"exec" requires at least 2 arguments.', "exec") end
+  if ref and #cmd == 0 then exit_with(1, '"exec" requires at least 2 arguments.', "exec") end
   local id = container_arg(client, ref, "exec")
   if #cmd == 0 then cmd = { "sh" } end
   local status, err, kind = dockerpty.exec_command(client, id, cmd, {
@@ -416,10 +420,10 @@ local function run_command(argv, env)
     return 0
   end
   if c.min_args and #args < c.min_args then
-    exit_with(FAIL, ('"%s" requires at least %d argument%s.'):format(name, c.min_args, c.min_args == 1 and "" or "s"), name)
+    exit_with(1, ('"%s" requires at least %d argument%s.'):format(name, c.min_args, c.min_args == 1 and "" or "s"), name)
   end
   if c.max_args and #args > c.max_args then
-    exit_with(FAIL, ('"%s" accepts at most %d argument%s.'):format(name, c.max_args, c.max_args == 1 and "" or "s"), name)
+    exit_with(1, ('"%s" accepts at most %d argument%s.'):format(name, c.max_args, c.max_args == 1 and "" or "s"), name)
   end
   local client, err, code = dockerpty.client { host = top.host }
   if not client then fail(err, code) end

@@ -2,6 +2,7 @@
 local core = require "dockerpty.core"
 local client = require "dockerpty.client"
 local session = require "dockerpty.session"
+local select_ = require "dockerpty.select"
 
 local M = {
   _VERSION = core._VERSION,
@@ -37,5 +38,11 @@ M.start = session.start
 M.exec_command = session.exec_command
 M.start_exec = session.start_exec
 M.DEFAULT_DETACH_KEYS = session.DEFAULT_DETACH_KEYS
+
+-- Finding containers: candidates by pattern, label, status, image or fuzzy text; a name,
+-- ID or prefix to a full ID; the terminal picker.
+M.select = select_.candidates
+M.resolve = select_.resolve
+M.pick = select_.pick
 
 return M

@@ -104,9 +104,15 @@ local function render(out, query, list, sel, rows, cols)
   local shown = math.max(1, rows - 2)
   local first = math.max(1, sel - shown + 1)
   if #list == 0 then lines[#lines + 1] = "  (no running container matches)\r\n" end
+  local w = { 4, 5, 6 }
+  for _, c in ipairs(list) do
+    w[1] = math.min(32, math.max(w[1], #c.name))
+    w[2] = math.min(24, math.max(w[2], #(c.image or "")))
+    w[3] = math.min(24, math.max(w[3], #(c.status or "")))
+  end
   for i = first, math.min(#list, first + shown - 1) do
     local c = list[i]
-    local line = ("%s  %s  %s  %s"):format(clip(c.name, 20), clip(c.image, 16), clip(c.status, 20),
+    local line = ("%s  %s  %s  %s"):format(clip(c.name, w[1]), clip(c.image, w[2]), clip(c.status, w[3]),
       c.command or "")
     line = clip(line, cols - 2)
     if i == sel then

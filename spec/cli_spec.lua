@@ -1,0 +1,333 @@
+-- The dockerpty command against the real engine, in a pseudo-terminal where it matters.
+local helpers = require "helpers"
+local core = require "dockerpty.core"
+
+local SIGTERM = 15
+
+local function dp(args, opts) return helpers.dockerpty(args, opts) end
+
+describe("dockerpty run #engine", function()
+  local c
+
+  setup(function() c = helpers.engine() end)
+  teardown(function()
+    if c then helpers.cleanup(c); c:close() end
+  end)
+
+  it("passes -e, -w, -u, --hostname and --entrypoint to the container", function()
+    local out, err, status = dp { "run", "--rm", "-l", helpers.label, "-e", "FOO=bar", "--env=BAZ=qux",
+      "-w", "/etc", "-u", "1234:5678", "--hostname", "hh", "busybox",
+      "sh", "-c", "echo $FOO $BAZ $(pwd) $(id -u):$(id -g) $(hostname)" }
+    assert.equal(0, status, err)
+    assert.equal("bar qux /etc 1234:5678 hh\n", out)
+    out, err, status = dp { "run", "--rm", "-l", helpers.label, "--entrypoint", "echo", "busybox", "from", "entrypoint" }
+    assert.equal(0, status, err)
+    assert.equal("from entrypoint\n", out)
+  end)
+
+  it("names and labels the container, and -d prints its id", function()
+    local out, err, status = dp { "run", "-d", "--name", "dockerpty-spec-named", "-l", helpers.label,
+      "-l", "tier=test", "busybox", "sleep", "300" }
+    assert.equal(0, status, err)
+    local id = out:match("^(%x+)\n$")
+    assert.equal(64, #id)
+    local info = assert(c:inspect_container("dockerpty-spec-named"))
+    assert.equal(id, info.Id)
+    assert.equal("test", info.Config.Labels.tier)
+    assert.is_true(info.State.Running)
+  end)
+
+  it("exits with the container's code, 127 for a missing command, 125 for a missing image", function()
+    local _, _, status = dp { "run", "--rm", "-l", helpers.label, "busybox", "sh", "-c", "exit 3" }
+    assert.equal(3, status)
+    local _, err
+    _, err, status = dp { "run", "--rm", "-l", helpers.label, "busybox", "dockerpty-no-such-command" }
+    assert.equal(127, status)
+    assert.matches("^dockerpty: .*executable file not found", err)
+    assert.equal(1, select(2, err:gsub("\n", ""))) -- one line
+    _, err, status = dp { "run", "--rm", "dockerpty-no-such-image" }
+    assert.equal(125, status)
+    assert.equal("dockerpty: Unable to find image 'dockerpty-no-such-image:latest' locally, "
+      .. "and dockerpty never pulls: build or load it first\n", err)
+  end)
+
+  it("removes a --rm container when it exits, even when it never started", function()
+    local before = #assert(c:containers { all = true })
+    local _, _, status = dp { "run", "--rm", "busybox", "true" }
+    assert.equal(0, status)
+    _, _, status = dp { "run", "--rm", "busybox", "dockerpty-no-such-command" }
+    assert.equal(127, status)
+    core.sleep(0.5)
+    assert.equal(before, #assert(c:containers { all = true }))
+  end)
+
+  it("opens a shell with -it, and --rm removes it on exit", function()
+    local t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "run", "-it", "--rm", "--name",
+      "dockerpty-spec-it", "busybox", "sh" }, { rows = 27, cols = 77 })
+    t:expect("# ")
+    t:send("stty size\r")
+    assert.equal("27 77", t:expect("(%d+ %d+)"))
+    t:send("exit 5\r")
+    assert.same({ "exit", 5 }, { t:wait() })
+    t:close()
+    core.sleep(0.3)
+    local gone, _, code = c:inspect_container("dockerpty-spec-it")
+    assert.is_nil(gone)
+    assert.equal(404, code)
+  end)
+
+  it("leaves a --rm container running when the user detaches", function()
+    local t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "run", "-it", "--rm", "--name",
+      "dockerpty-spec-detach", "-l", helpers.label, "busybox", "sh" })
+    local before = t:settings()
+    t:expect("# ")
+    t:send("\16\17")
+    assert.same({ "exit", 0 }, { t:wait() })
+    assert.equal(before, t:settings())
+    t:close()
+    local info = assert(c:inspect_container("dockerpty-spec-detach"))
+    assert.is_true(info.State.Running)
+    assert(c:kill(info.Id))
+  end)
+
+  it("forwards SIGTERM to a container without a tty", function()
+    local t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "run", "--rm", "-l", helpers.label, "busybox",
+      "sh", "-c", "trap 'echo got-TERM; exit 42' TERM; echo ready; while true; do sleep 0.1; done" })
+    t:expect("ready")
+    t:kill(SIGTERM)
+    t:expect("got%-TERM")
+    assert.same({ "exit", 42 }, { t:wait() })
+    t:close()
+  end)
+
+  it("refuses -it when stdin is not a terminal, with docker's words", function()
+    local _, err, status = dp { "run", "-it", "--rm", "busybox", "sh" }
+    assert.equal(1, status)
+    assert.equal("dockerpty: the input device is not a TTY\n", err)
+  end)
+
+  it("takes detach keys from the docker config file, and --detach-keys over them", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir))
+    local f = assert(io.open(dir .. "/config.json", "w"))
+    f:write('{"auths": {}, "detachKeys": "ctrl-x,x"}')
+    f:close()
+    local t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "run", "-it", "-l", helpers.label, "busybox", "sh" },
+      { env = { DOCKER_CONFIG = dir } })
+    t:expect("# ")
+    t:send("\24x")
+    assert.same({ "exit", 0 }, { t:wait() })
+    t:close()
+    t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "run", "-it", "--detach-keys", "ctrl-a", "-l",
+      helpers.label, "busybox", "sh" }, { env = { DOCKER_CONFIG = dir } })
+    t:expect("# ")
+    t:send("\1")
+    assert.same({ "exit", 0 }, { t:wait() })
+    t:close()
+    os.execute("rm -rf " .. dir)
+  end)
+end)
+
+describe("dockerpty exec and attach #engine", function()
+  local c, id
+
+  setup(function()
+    c = helpers.engine()
+    id = helpers.container(c, { Cmd = { "sh" }, Tty = true, OpenStdin = true }, { name = "dockerpty-spec-target" })
+    assert(c:start(id))
+  end)
+  teardown(function()
+    if c then helpers.cleanup(c); c:close() end
+  end)
+
+  it("execs by name, full id and unique id prefix, with flags and exit codes", function()
+    for _, ref in ipairs { "dockerpty-spec-target", id } do
+      local out, err, status = dp { "exec", "-e", "X=1", "-w", "/bin", "-u", "42", ref, "sh", "-c",
+        "echo $X $(pwd) $(id -u); exit 6" }
+      assert.equal(6, status, err)
+      assert.equal("1 /bin 42\n", out)
+    end
+    -- the shortest prefix that names only this container
+    local all = assert(c:containers { all = true })
+    local n = 1
+    while true do
+      local clash = false
+      for _, other in ipairs(all) do
+        if other.Id ~= id and other.Id:sub(1, n) == id:sub(1, n) then clash = true end
+      end
+      if not clash then break end
+      n = n + 1
+    end
+    local out, _, status = dp { "exec", id:sub(1, n), "echo", "by-prefix" }
+    assert.equal(0, status)
+    assert.equal("by-prefix\n", out)
+    local _, err
+    _, err, status = dp { "exec", id, "dockerpty-no-such-command" }
+    assert.is_true(status == 126 or status == 127, err)
+  end)
+
+  it("says which containers an ambiguous prefix could mean", function()
+    -- make containers until two share a first hex digit (at most 17 are needed)
+    local seen, prefix = {}, nil
+    for _ = 1, 17 do
+      local other = helpers.container(c, { Cmd = { "true" } })
+      local d = other:sub(1, 1)
+      if seen[d] then prefix = d break end
+      seen[d] = other
+    end
+    local all = assert(c:containers { all = true })
+    local count = 0
+    for _, ct in ipairs(all) do if ct.Id:sub(1, 1) == prefix then count = count + 1 end end
+    local _, err, status = dp { "attach", prefix }
+    assert.equal(125, status)
+    assert.matches(('^dockerpty: "%s" matches %d containers: '):format(prefix, count), err)
+    assert.equal(count, select(2, err:gsub("%x%x%x%x%x%x%x%x%x%x%x%x %(", "")))
+  end)
+
+  it("names an unknown container, a stopped one and an unreachable engine", function()
+    local _, err, status = dp { "attach", "dockerpty-no-such-container" }
+    assert.equal(125, status)
+    assert.equal("dockerpty: No such container: dockerpty-no-such-container\n", err)
+    _, err, status = dp { "exec", "dockerpty-no-such-container", "sh" }
+    assert.equal(125, status)
+    assert.equal("dockerpty: No such container: dockerpty-no-such-container\n", err)
+    local stopped = helpers.container(c, { Cmd = { "true" } })
+    _, err, status = dp { "attach", stopped }
+    assert.equal(1, status)
+    assert.equal("dockerpty: You cannot attach to a stopped container, start it first\n", err)
+    _, err, status = dp { "-H", "unix:///nonexistent/docker.sock", "ps" }
+    assert.equal(125, status)
+    assert.equal("dockerpty: cannot connect to unix:///nonexistent/docker.sock: No such file or directory "
+      .. "(is the engine running?)\n", err)
+    _, err, status = dp({ "ps" }, { env = { DOCKER_HOST = "tcp//oops" } })
+    assert.equal(125, status)
+    assert.equal('dockerpty: invalid engine host "tcp//oops": expected unix:///path or tcp://host:port\n', err)
+  end)
+
+  it("names a bad flag and a bad detach-key spec", function()
+    local _, err, status = dp { "exec", "--nope", "x", "sh" }
+    assert.equal(125, status)
+    assert.equal("dockerpty: unknown flag: --nope\nSee 'dockerpty exec --help'.\n", err)
+    _, err, status = dp { "attach", "--detach-keys", "ctrl-p,ctrl-qq", "dockerpty-spec-target" }
+    assert.equal(125, status)
+    assert.equal('dockerpty: --detach-keys: invalid key spec "ctrl-p,ctrl-qq": unknown key "ctrl-qq"\n', err)
+    _, err, status = dp { "frobnicate" }
+    assert.equal(125, status)
+    assert.matches("'frobnicate' is not a dockerpty command", err)
+  end)
+
+  it("attaches to a running shell, and detaching leaves it running", function()
+    local t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "attach", "dockerpty-spec-target" })
+    t:send("\r")
+    t:expect("# ")
+    t:send("echo attached-$((4+4))\r")
+    t:expect("attached%-8")
+    t:send("\16\17")
+    assert.same({ "exit", 1 }, { t:wait() }) -- as docker attach ends a detach
+    t:expect("read escape sequence")
+    t:close()
+    assert.is_true(assert(c:inspect_container(id)).State.Running)
+  end)
+
+  it("runs exec -it with a tty, and refuses it without a terminal", function()
+    local t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "exec", "-it", "dockerpty-spec-target", "sh" },
+      { rows = 31, cols = 97 })
+    t:expect("# ")
+    t:send("stty size\r")
+    assert.equal("31 97", t:expect("(%d+ %d+)"))
+    t:send("exit 9\r")
+    assert.same({ "exit", 9 }, { t:wait() })
+    t:close()
+    local _, err, status = dp { "exec", "-it", "dockerpty-spec-target", "sh" }
+    assert.equal(1, status)
+    assert.equal("dockerpty: the input device is not a TTY\n", err)
+  end)
+
+  it("picks a container with typed keys, and attach without a name opens the picker", function()
+    local a = helpers.container(c, { Cmd = { "sleep", "300" } }, { name = "dockerpty-spec-pick-alpha" })
+    local b = helpers.container(c, { Cmd = { "sleep", "300" } }, { name = "dockerpty-spec-pick-beta" })
+    assert(c:start(a))
+    assert(c:start(b))
+    local t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "pick" })
+    local before = t:settings()
+    t:expect("pick a container")
+    t:expect("dockerpty%-spec%-pick%-beta")
+    t:send("pickbeta")
+    core.sleep(0.2)
+    t:send("\r")
+    t:expect(b)
+    assert.same({ "exit", 0 }, { t:wait() })
+    assert.equal(before, t:settings())
+    t:close()
+
+    t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "pick" })
+    t:expect("dockerpty%-spec%-pick%-alpha")
+    t:send("spec-pick")
+    t:expect("> spec%-pick")
+    local second = t:expect("\n  (dockerpty%-spec%-pick%-%a+)") -- the row below the chosen one
+    t:send("\27[B") -- down
+    core.sleep(0.2)
+    t:send("\r")
+    t:expect(second == "dockerpty-spec-pick-alpha" and a or b)
+    t:wait()
+    t:close()
+
+    t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "pick" })
+    t:expect("pick a container")
+    t:send("\27")
+    assert.same({ "exit", 1 }, { t:wait() })
+    assert.equal(before, t:settings())
+    t:close()
+
+    t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "attach" })
+    t:expect("pick a container")
+    t:send("spec-target")
+    core.sleep(0.2)
+    t:send("\r")
+    t:send("\r")
+    t:expect("# ")
+    t:send("\16\17")
+    assert.same({ "exit", 1 }, { t:wait() })
+    t:close()
+  end)
+end)
+
+describe("dockerpty ps #engine", function()
+  local c
+
+  setup(function() c = helpers.engine() end)
+  teardown(function()
+    if c then helpers.cleanup(c); c:close() end
+  end)
+
+  it("prints docker's columns, -q ids, and filters", function()
+    local id = helpers.container(c, { Cmd = { "sh", "-c", "sleep 300; echo a long command line" } },
+      { name = "dockerpty-spec-ps" })
+    local out, err, status = dp { "ps", "-a", "--filter", "name=dockerpty-spec-ps" }
+    assert.equal(0, status, err)
+    local header, row = out:match("^([^\n]*)\n([^\n]*)\n$")
+    assert.equal("CONTAINER ID   IMAGE     COMMAND                  CREATED                  STATUS    PORTS     NAMES", header)
+    assert.matches("^" .. id:sub(1, 12) .. "   busybox   \"sh %-c 'sleep 300; e…\"   .- ago%s+Created%s+dockerpty%-spec%-ps$", row)
+    out = dp { "ps", "-q", "-a", "-f", "name=dockerpty-spec-ps" }
+    assert.equal(id:sub(1, 12) .. "\n", out)
+    out = dp { "ps", "-q", "-f", "name=dockerpty-spec-ps" }
+    assert.equal("", out)
+  end)
+
+  it("describes every command with --help", function()
+    local out, _, status = dp { "--help" }
+    assert.equal(0, status)
+    for _, cmd in ipairs { "run", "attach", "exec", "ps", "pick" } do
+      assert.matches("\n  " .. cmd .. " ", out)
+      local text, _, st = dp { cmd, "--help" }
+      assert.equal(0, st)
+      assert.matches("^Usage:  dockerpty " .. cmd, text)
+    end
+    out = dp { "run", "--help" }
+    for _, flag in ipairs { "-i, --interactive", "-t, --tty", "--rm", "--name", "-e, --env", "-w, --workdir",
+      "-u, --user", "--entrypoint", "--detach-keys", "-l, --label", "--hostname", "--network", "--sig-proxy" } do
+      assert.truthy(out:find(flag, 1, true), flag)
+    end
+  end)
+end)

@@ -1,0 +1,129 @@
+-- The pure parts of the command: flag parsing, the fuzzy matcher, key splitting, durations.
+local flags = require "dockerpty.flags"
+local sel = require "dockerpty.select"
+local cli = require "dockerpty.cli"
+
+local RUN = {
+  { short = "i", long = "interactive", kind = "bool" },
+  { short = "t", long = "tty", kind = "bool" },
+  { long = "rm", kind = "bool" },
+  { short = "e", long = "env", kind = "list" },
+  { short = "w", long = "workdir", kind = "string" },
+  { long = "sig-proxy", kind = "bool", default = true },
+}
+
+describe("flags.parse", function()
+  it("reads flags as docker does", function()
+    local v, pos = flags.parse({ "-it", "--rm", "-e", "A=1", "-eB=2", "--env", "C=3", "--env=D=4",
+      "-w/tmp", "busybox", "sh", "-c", "echo -e" }, RUN, false)
+    assert.is_true(v.interactive)
+    assert.is_true(v.tty)
+    assert.is_true(v.rm)
+    assert.same({ "A=1", "B=2", "C=3", "D=4" }, v.env)
+    assert.equal("/tmp", v.workdir)
+    assert.is_true(v["sig-proxy"])
+    assert.same({ "busybox", "sh", "-c", "echo -e" }, pos)
+  end)
+
+  it("takes bool values and defaults", function()
+    local v = flags.parse({ "--sig-proxy=false", "-i=false" }, RUN, true)
+    assert.is_false(v["sig-proxy"])
+    assert.is_false(v.interactive)
+    v = flags.parse({ "--sig-proxy=true" }, RUN, true)
+    assert.is_true(v["sig-proxy"])
+  end)
+
+  it("stops at the first positional unless interspersed, and at --", function()
+    local v, pos = flags.parse({ "x", "-i" }, RUN, true)
+    assert.is_true(v.interactive)
+    assert.same({ "x" }, pos)
+    v, pos = flags.parse({ "x", "-i" }, RUN, false)
+    assert.is_nil(v.interactive)
+    assert.same({ "x", "-i" }, pos)
+    v, pos = flags.parse({ "-i", "--", "-t" }, RUN, true)
+    assert.is_nil(v.tty)
+    assert.same({ "-t" }, pos)
+  end)
+
+  it("names what is wrong", function()
+    local cases = {
+      { { "--foo" }, "unknown flag: --foo" },
+      { { "-x" }, "unknown shorthand flag: 'x' in -x" },
+      { { "-ix" }, "unknown shorthand flag: 'x' in -ix" },
+      { { "-e" }, "flag needs an argument: 'e' in -e" },
+      { { "--workdir" }, "flag needs an argument: --workdir" },
+      { { "--rm=maybe" }, 'invalid argument "maybe" for "--rm" flag: expected true or false' },
+    }
+    for _, c in ipairs(cases) do
+      local v, err = flags.parse(c[1], RUN, true)
+      assert.is_nil(v)
+      assert.equal(c[2], err)
+    end
+  end)
+
+  it("lists flags for --help", function()
+    local text = flags.help(RUN)
+    assert.matches("%-i, %-%-interactive", text)
+    assert.matches("    %-%-rm", text)
+    assert.matches("%-e, %-%-env list", text)
+  end)
+end)
+
+describe("select.fuzzy_score", function()
+  it("matches subsequences, case-insensitively, and ranks tighter matches higher", function()
+    assert.is_nil(sel.fuzzy_score("xyz", "web-server"))
+    assert.is_number(sel.fuzzy_score("wsv", "web-server"))
+    assert.is_number(sel.fuzzy_score("WEB", "web-server"))
+    assert.is_true(sel.fuzzy_score("web", "web-server") > sel.fuzzy_score("web", "wide-ebb"))
+    assert.is_true(sel.fuzzy_score("srv", "web-srv") > sel.fuzzy_score("srv", "sirve"))
+    assert.equal(0, sel.fuzzy_score("", "anything"))
+  end)
+end)
+
+describe("select.keys", function()
+  it("splits typed bytes into keys", function()
+    assert.same({ "a", "b", "up", "down", "enter" }, sel.keys("ab\27[A\27[B\r"))
+    assert.same({ "escape" }, sel.keys("\27"))
+    assert.same({ "backspace", "cancel", "up", "down", "left" }, sel.keys("\127\3\16\14\27OD"))
+  end)
+end)
+
+describe("cli.human_duration", function()
+  it("words durations as docker does", function()
+    local cases = {
+      { 0, "Less than a second" }, { 1, "1 second" }, { 59, "59 seconds" },
+      { 60, "About a minute" }, { 119, "About a minute" }, { 120, "2 minutes" },
+      { 3600, "About an hour" }, { 7200, "2 hours" }, { 47 * 3600, "47 hours" },
+      { 48 * 3600, "2 days" }, { 14 * 86400, "2 weeks" }, { 60 * 86400, "2 months" },
+      { 800 * 86400, "2 years" },
+    }
+    for _, c in ipairs(cases) do assert.equal(c[2], cli.human_duration(c[1])) end
+  end)
+end)
+
+describe("dockerpty.select #engine", function()
+  local helpers = require "helpers"
+  local dockerpty = require "dockerpty"
+
+  it("finds containers by pattern, label, status, image and fuzzy text", function()
+    local c = helpers.engine()
+    finally(function() helpers.cleanup(c); c:close() end)
+    local a = helpers.container(c, { Cmd = { "sleep", "300" }, Labels = { role = "front" } }, { name = "dockerpty-spec-sel-web" })
+    local b = helpers.container(c, { Cmd = { "true" } }, { name = "dockerpty-spec-sel-db" })
+    assert(c:start(a))
+    local function ids(list) local t = {} for _, x in ipairs(list) do t[#t + 1] = x.id end return t end
+    assert.same({ a }, ids(assert(dockerpty.select(c, { name = "^dockerpty%-spec%-sel" }))))
+    local both = ids(assert(dockerpty.select(c, { name = "^dockerpty%-spec%-sel", all = true, text = "sel" })))
+    table.sort(both)
+    local want = { a, b }
+    table.sort(want)
+    assert.same(want, both)
+    assert.same({ a }, ids(assert(dockerpty.select(c, { label = "role=front" }))))
+    assert.same({ a }, ids(assert(dockerpty.select(c, { label = "role" }))))
+    assert.same({ b }, ids(assert(dockerpty.select(c, { status = "created", name = "sel%-db" }))))
+    assert.same({ a }, ids(assert(dockerpty.select(c, { image = "busybox", name = "sel%-web" }))))
+    assert.same({ b }, ids(assert(dockerpty.select(c, { text = "seldb", all = true }))))
+    assert.equal(a, dockerpty.resolve(c, "dockerpty-spec-sel-web"))
+    assert.equal(a, dockerpty.resolve(c, a))
+  end)
+end)
