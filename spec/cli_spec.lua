@@ -14,12 +14,16 @@ describe("dockerpty run #engine", function()
     if c then helpers.cleanup(c); c:close() end
   end)
 
-  it("passes -e, -w, -u, --hostname and --entrypoint to the container", function()
+  it("passes -e, -w, -u, --hostname, --network and --entrypoint to the container", function()
     local out, err, status = dp { "run", "--rm", "-l", helpers.label, "-e", "FOO=bar", "--env=BAZ=qux",
       "-w", "/etc", "-u", "1234:5678", "--hostname", "hh", "busybox",
       "sh", "-c", "echo $FOO $BAZ $(pwd) $(id -u):$(id -g) $(hostname)" }
     assert.equal(0, status, err)
     assert.equal("bar qux /etc 1234:5678 hh\n", out)
+    out, err, status = dp { "run", "--rm", "-l", helpers.label, "--network", "none", "busybox", "cat", "/proc/net/dev" }
+    assert.equal(0, status, err)
+    assert.matches("lo:", out)
+    assert.equal(3, select(2, out:gsub("\n", ""))) -- two header lines and lo: nothing else
     out, err, status = dp { "run", "--rm", "-l", helpers.label, "--entrypoint", "echo", "busybox", "from", "entrypoint" }
     assert.equal(0, status, err)
     assert.equal("from entrypoint\n", out)
