@@ -4,11 +4,12 @@
 
 #include <lua.h>
 #include <lauxlib.h>
+#include <lualib.h>
 
 #if LUA_VERSION_NUM < 502
 #define lua_rawlen(L, i) lua_objlen((L), (i))
 #define luaL_setfuncs(L, l, nup) luaL_register((L), NULL, (l))
-#define luaL_newlib(L, l) (lua_newtable(L), luaL_register((L), NULL, (l)))
+#define luaL_setmetatable(L, name) (luaL_getmetatable((L), (name)), lua_setmetatable((L), -2))
 #endif
 
 #if LUA_VERSION_NUM < 503

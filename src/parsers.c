@@ -101,16 +101,19 @@ static int matcher_add(lua_State *L)
 static int matcher_feed(lua_State *L)
 {
 	dp_matcher *m = luaL_checkudata(L, 1, MATCHER);
-	size_t n, out_len, used;
+	size_t n, used = 0;
 	const char *in = luaL_checklstring(L, 2, &n);
 	luaL_Buffer b;
-	unsigned char *out;
-	int match;
+	unsigned char out[1024 + DP_KEYS_MAX];
+	int match = -1;
 
+	/* In pieces, so the output fits a fixed buffer whatever the input's size. */
 	luaL_buffinit(L, &b);
-	out = (unsigned char *)luaL_prepbuffsize(&b, n + DP_KEYS_MAX);
-	used = dp_matcher_feed(m, (const unsigned char *)in, n, out, &out_len, &match);
-	luaL_addsize(&b, out_len);
+	while (used < n && match < 0) {
+		size_t piece = n - used < 1024 ? n - used : 1024, out_len;
+		used += dp_matcher_feed(m, (const unsigned char *)in + used, piece, out, &out_len, &match);
+		luaL_addlstring(&b, (const char *)out, out_len);
+	}
 	luaL_pushresult(&b);
 	if (match >= 0)
 		lua_pushinteger(L, match + 1);

@@ -17,6 +17,7 @@
 #define STREAM "dockerpty.Stream"
 #define ERROR_BODY_MAX (64 * 1024)
 #define HANDSHAKE_TIMEOUT_MS 30000
+#define READ_MAX 65536 /* the most one read hands back */
 
 struct dp_stream {
 	CURL *curl; /* NULL once closed */
@@ -346,20 +347,20 @@ static int push_stream_error(lua_State *L, dp_stream *s)
 
 /*
  * s:read([max, [timeout_ms]]) -> bytes | false (nothing yet) | nil (the end) | nil, message, code
- * It waits up to timeout_ms (-1: as long as it takes) when nothing is there; 0 by default.
+ * At most max bytes (64 KiB at most, and by default). It waits up to timeout_ms (-1: as long
+ * as it takes) when nothing is there; 0 by default.
  */
 static int s_read(lua_State *L)
 {
 	dp_stream *s = dp_check_stream(L, 1);
-	lua_Integer max = luaL_optinteger(L, 2, 65536);
+	lua_Integer max = luaL_optinteger(L, 2, READ_MAX);
 	int timeout = (int)luaL_optinteger(L, 3, 0);
-	luaL_Buffer b;
-	char *p;
+	char p[READ_MAX];
 	long k;
 
 	luaL_argcheck(L, max > 0, 2, "must be positive");
-	luaL_buffinit(L, &b);
-	p = luaL_prepbuffsize(&b, (size_t)max);
+	if (max > READ_MAX)
+		max = READ_MAX;
 	k = dp_stream_read(s, p, (size_t)max);
 	/* "Again" from the transport means TLS holds nothing either: poll can be trusted. */
 	while (k == DP_AGAIN && timeout != 0 && dp_wait_fd(s->fd, POLLIN, timeout) > 0)
@@ -374,8 +375,7 @@ static int s_read(lua_State *L)
 		lua_pushnil(L);
 		return 1;
 	}
-	luaL_addsize(&b, (size_t)k);
-	luaL_pushresult(&b);
+	lua_pushlstring(L, p, (size_t)k);
 	return 1;
 }
 

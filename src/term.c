@@ -212,23 +212,22 @@ static int l_fileno(lua_State *L)
 	return 1;
 }
 
-/* read(fd, [max, [timeout_ms]]) -> bytes | "" when nothing came in time | nil at the end */
+/* read(fd, [max, [timeout_ms]]) -> bytes (4 KiB at most) | "" when nothing came in time | nil at the end */
 static int l_read(lua_State *L)
 {
 	int fd = (int)luaL_checkinteger(L, 1);
 	lua_Integer max = luaL_optinteger(L, 2, 4096);
 	int timeout = (int)luaL_optinteger(L, 3, -1);
-	luaL_Buffer b;
-	char *p;
+	char p[4096];
 	ssize_t k;
 
 	luaL_argcheck(L, max > 0, 2, "must be positive");
+	if (max > (lua_Integer)sizeof p)
+		max = sizeof p;
 	if (dp_wait_fd(fd, POLLIN, timeout) == 0) {
 		lua_pushliteral(L, "");
 		return 1;
 	}
-	luaL_buffinit(L, &b);
-	p = luaL_prepbuffsize(&b, (size_t)max);
 	do
 		k = read(fd, p, (size_t)max);
 	while (k < 0 && errno == EINTR);
@@ -240,8 +239,7 @@ static int l_read(lua_State *L)
 		lua_pushnil(L);
 		return 1;
 	}
-	luaL_addsize(&b, (size_t)k);
-	luaL_pushresult(&b);
+	lua_pushlstring(L, p, (size_t)k);
 	return 1;
 }
 

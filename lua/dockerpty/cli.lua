@@ -6,6 +6,9 @@ local sel = require "dockerpty.select"
 
 local M = {}
 
+local unpack = table.unpack or unpack
+local floor = math.floor
+
 local FAIL = 125 -- dockerpty or the engine failed, as docker says it
 
 -- Raised to end the command: a one-line message (or none) and an exit status.
@@ -217,7 +220,7 @@ end
 function COMMANDS.run.handler(client, opts, args, env)
   check_tty(opts.interactive, opts.tty)
   local image = args[1]
-  local cmd = { table.unpack(args, 2) }
+  local cmd = { unpack(args, 2) }
   local keys = detach_keys(opts, env.getenv)
   local attach = not opts.detach
   local body = {
@@ -280,7 +283,7 @@ end
 function COMMANDS.exec.handler(client, opts, args, env)
   check_tty(opts.interactive, opts.tty)
   local keys = detach_keys(opts, env.getenv)
-  local ref, cmd = args[1], { table.unpack(args, 2) }
+  local ref, cmd = args[1], { unpack(args, 2) }
   if ref and #cmd == 0 then exit_with(1, '"exec" requires at least 2 arguments.', "exec") end
   local id = container_arg(client, ref, "exec")
   if #cmd == 0 then cmd = { "sh" } end
@@ -296,24 +299,34 @@ local function human_duration(seconds)
   if seconds < 1 then return "Less than a second" end
   if seconds == 1 then return "1 second" end
   if seconds < 60 then return ("%d seconds"):format(seconds) end
-  local minutes = seconds // 60
+  local minutes = floor(seconds / 60)
   if minutes == 1 then return "About a minute" end
   if minutes < 60 then return ("%d minutes"):format(minutes) end
-  local hours = seconds // 3600
+  local hours = floor(seconds / 3600)
   if hours == 1 then return "About an hour" end
   if hours < 48 then return ("%d hours"):format(hours) end
-  if hours < 24 * 7 * 2 then return ("%d days"):format(hours // 24) end
-  if hours < 24 * 30 * 2 then return ("%d weeks"):format(hours // 24 // 7) end
-  if hours < 24 * 365 * 2 then return ("%d months"):format(hours // 24 // 30) end
-  return ("%d years"):format(hours // 24 // 365)
+  if hours < 24 * 7 * 2 then return ("%d days"):format(floor(hours / 24)) end
+  if hours < 24 * 30 * 2 then return ("%d weeks"):format(floor(hours / 24 / 7)) end
+  if hours < 24 * 365 * 2 then return ("%d months"):format(floor(hours / 24 / 30)) end
+  return ("%d years"):format(floor(hours / 24 / 365))
 end
 M.human_duration = human_duration
 
+-- Characters, not bytes, in UTF-8 text (any Lua, 5.1 included).
+local function width(s)
+  return select(2, s:gsub("[^\128-\191]", ""))
+end
+
+-- At most n characters, the last one "…" when it was longer.
 local function ellipsis(s, n)
-  if utf8.len(s) and utf8.len(s) > n then
-    return s:sub(1, utf8.offset(s, n) - 1) .. "…"
+  if width(s) <= n then return s end
+  local out, count = {}, 0
+  for ch in s:gmatch("[%z\1-\127\192-\255][\128-\191]*") do
+    count = count + 1
+    if count == n then break end
+    out[#out + 1] = ch
   end
-  return s
+  return table.concat(out) .. "…"
 end
 
 -- Columns padded as docker's tabwriter pads them: at least 10 wide, 3 spaces between.
@@ -321,7 +334,7 @@ local function table_text(rows)
   local widths = {}
   for _, r in ipairs(rows) do
     for i, cell in ipairs(r) do
-      widths[i] = math.max(widths[i] or 0, (utf8.len(cell) or #cell) + 3, 10)
+      widths[i] = math.max(widths[i] or 0, width(cell) + 3, 10)
     end
   end
   local out = {}
@@ -329,7 +342,7 @@ local function table_text(rows)
     local line = {}
     for i, cell in ipairs(r) do
       if i < #r then
-        line[#line + 1] = cell .. string.rep(" ", widths[i] - (utf8.len(cell) or #cell))
+        line[#line + 1] = cell .. string.rep(" ", widths[i] - width(cell))
       else
         line[#line + 1] = cell
       end

@@ -15,8 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <lauxlib.h>
-#include <lua.h>
+#include "compat.h"
 
 #define PTY "testpty.Pty"
 
