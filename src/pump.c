@@ -18,13 +18,14 @@
 #define OUT_CHUNK 4096
 #define SYSERR_MAX 1024
 
-enum { EV_NONE, EV_END, EV_DETACH, EV_KEY, EV_SIGNAL, EV_IDLE, EV_ERROR };
+enum { EV_NONE, EV_END, EV_DETACH, EV_KEY, EV_SIGNAL, EV_IDLE, EV_ERROR, EV_OUTPUT };
 
 typedef struct {
 	int open;
 	int in_fd, out_fd[3], sig_fd; /* out_fd[DP_STDOUT], out_fd[DP_STDERR]; -1 for none */
 	int out_ready[3], out_always[3];
 	int tty;
+	int capture; /* output goes to Lua as events, not to fds */
 	dp_demux demux;
 	dp_matcher keys;
 	unsigned char detaches[DP_BINDINGS_MAX];
@@ -83,12 +84,14 @@ static int next_segment(pump *p)
 			p->syserr_len += k;
 		} else if (type == DP_STDOUT || type == DP_STDERR) {
 			int fd = p->out_fd[type];
-			if (fd < 0 && type == DP_STDERR)
+			if (fd < 0 && type == DP_STDERR && !p->capture)
 				type = DP_STDOUT;
-			if (p->out_fd[type] >= 0) {
+			if (p->capture || p->out_fd[type] >= 0) {
 				p->seg = out;
 				p->seg_len = out_len;
 				p->seg_type = type;
+				if (p->capture)
+					return EV_OUTPUT; /* handed to Lua whole; nothing is kept here */
 			}
 		}
 	}
@@ -302,7 +305,8 @@ static int always_ready(int fd)
 
 /*
  * pump(stream, {stdin = fd, stdout = fd, stderr = fd, tty = bool, signals = bool,
- *               keys = {{bytes, detach = bool}, ...}}) -> pump
+ *               capture = bool, keys = {{bytes, detach = bool}, ...}}) -> pump
+ * With capture, output comes back from run() as events instead of going to the fds.
  */
 static int l_pump(lua_State *L)
 {
@@ -329,6 +333,9 @@ static int l_pump(lua_State *L)
 		p->out_always[i] = always_ready(p->out_fd[i]);
 	lua_getfield(L, 2, "tty");
 	p->tty = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	lua_getfield(L, 2, "capture");
+	p->capture = lua_toboolean(L, -1);
 	lua_getfield(L, 2, "signals");
 	p->sig_fd = lua_toboolean(L, -1) ? dp_signal_fd() : -1;
 	lua_pop(L, 2);
@@ -358,7 +365,7 @@ static int l_pump(lua_State *L)
 
 /*
  * p:run([timeout_ms]) -> "end", [engine error] | "detach" | "key", index | "signal"
- *                      | "idle" | nil, message
+ *                      | "output", bytes, stream (with capture) | "idle" | nil, message
  * With no timeout it waits as long as it takes; 0 makes one non-blocking step.
  */
 static int p_run(lua_State *L)
@@ -386,6 +393,12 @@ static int p_run(lua_State *L)
 		lua_pushinteger(L, p->match + 1);
 		return 2;
 	case EV_SIGNAL: lua_pushliteral(L, "signal"); return 1;
+	case EV_OUTPUT:
+		lua_pushliteral(L, "output");
+		lua_pushlstring(L, p->seg, p->seg_len);
+		lua_pushinteger(L, p->seg_type);
+		p->seg_len = 0;
+		return 3;
 	case EV_IDLE: lua_pushliteral(L, "idle"); return 1;
 	default:
 		lua_pushnil(L);

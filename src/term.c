@@ -243,6 +243,47 @@ static int l_read(lua_State *L)
 	return 1;
 }
 
+/* poll({{fd, "r" | "w" | "rw"}, ...}, [timeout_ms]) -> {ready fd = "r" | "w" | "rw", ...} */
+static int l_poll(lua_State *L)
+{
+	struct pollfd fds[64];
+	int n, i, r, timeout = (int)luaL_optinteger(L, 2, -1);
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	n = (int)lua_rawlen(L, 1);
+	luaL_argcheck(L, n <= 64, 1, "64 fds at most");
+	for (i = 0; i < n; i++) {
+		const char *ev;
+		lua_rawgeti(L, 1, i + 1);
+		luaL_checktype(L, -1, LUA_TTABLE);
+		lua_rawgeti(L, -1, 1);
+		lua_rawgeti(L, -2, 2);
+		fds[i].fd = (int)luaL_checkinteger(L, -2);
+		ev = luaL_optstring(L, -1, "r");
+		fds[i].events = (short)((strchr(ev, 'r') ? POLLIN : 0) | (strchr(ev, 'w') ? POLLOUT : 0));
+		fds[i].revents = 0;
+		lua_pop(L, 3);
+	}
+	do
+		r = poll(fds, (nfds_t)n, timeout);
+	while (r < 0 && errno == EINTR && timeout < 0);
+	lua_newtable(L);
+	for (i = 0; r > 0 && i < n; i++) {
+		short re = fds[i].revents;
+		if (!re)
+			continue;
+		lua_pushinteger(L, fds[i].fd);
+		if ((re & (POLLIN | POLLHUP | POLLERR)) && (re & POLLOUT))
+			lua_pushliteral(L, "rw");
+		else if (re & POLLOUT)
+			lua_pushliteral(L, "w");
+		else
+			lua_pushliteral(L, "r");
+		lua_rawset(L, -3);
+	}
+	return 1;
+}
+
 static int l_sleep(lua_State *L)
 {
 	lua_Number s = luaL_checknumber(L, 1);
@@ -275,6 +316,7 @@ void dp_term_open(lua_State *L)
 		{"isatty", l_isatty},
 		{"fileno", l_fileno},
 		{"read", l_read},
+		{"poll", l_poll},
 		{"sleep", l_sleep},
 		{"monotime", l_monotime},
 		{NULL, NULL},

@@ -297,23 +297,32 @@ end
 local Waiter = {}
 Waiter.__index = Waiter
 
--- The engine's answer once the condition is met: {StatusCode =, Error =} | nil, message, code.
-function Waiter:result()
-  local parts = {}
+-- Reads what has come; with block, until the answer is whole. The answer once whole:
+-- {StatusCode =, Error =} | false while it is still to come | nil, message, code.
+function Waiter:poll(block)
+  if self.answer then return self.answer end
   while true do
-    local data, err = self.stream:read(65536, -1)
+    local data, err = self.stream:read(65536, block and -1 or 0)
+    if data == false then return false end
     if data == nil then
       if err then return nil, err, "transport" end
       break
     end
-    parts[#parts + 1] = data
+    self.parts[#self.parts + 1] = data
   end
   self.stream:close()
-  local doc, jerr = core.json_decode(table.concat(parts))
+  local doc, jerr = core.json_decode(table.concat(self.parts))
   if type(doc) ~= "table" then return nil, ("%s from wait"):format(jerr or "no answer"), "json" end
+  self.answer = doc
   return doc
 end
 
+-- The engine's answer, waiting for it: {StatusCode =, Error =} | nil, message, code.
+function Waiter:result()
+  return self:poll(true)
+end
+
+function Waiter:fileno() return self.stream:fileno() end
 function Waiter:close() self.stream:close() end
 Waiter.__close = Waiter.close
 
@@ -328,7 +337,7 @@ function Client:wait_later(id, condition)
   local stream, herr, hcode = refused_or(core.hijack(self.transport,
     "/v" .. v .. "/containers/" .. escape(id) .. "/wait" .. q, nil, nil, false))
   if not stream then return nil, herr, hcode end
-  return setmetatable({ stream = stream }, Waiter)
+  return setmetatable({ stream = stream, parts = {} }, Waiter)
 end
 
 -- attach_socket(id, {stdin=, stdout=, stderr=, logs=, stream=, detach_keys=}) -> stream

@@ -3,6 +3,7 @@ local core = require "dockerpty.core"
 local client = require "dockerpty.client"
 local session = require "dockerpty.session"
 local select_ = require "dockerpty.select"
+local embed = require "dockerpty.embed"
 
 local M = {
   _VERSION = core._VERSION,
@@ -44,5 +45,9 @@ M.DEFAULT_DETACH_KEYS = session.DEFAULT_DETACH_KEYS
 M.select = select_.candidates
 M.resolve = select_.resolve
 M.pick = select_.pick
+
+-- Sessions a host loop or a script drives.
+M.open = embed.open
+M.together = embed.together
 
 return M

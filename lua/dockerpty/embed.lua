@@ -1,0 +1,413 @@
+-- Sessions that a host drives: the fds to watch, a step that never waits, output through a
+-- callback and a buffer, and on top of them expect-style calls for scripts.
+-- dockerpty.open, dockerpty.together.
+local core = require "dockerpty.core"
+local client_mod = require "dockerpty.client"
+local session = require "dockerpty.session"
+local record = require "dockerpty.record"
+
+local M = {}
+
+local KEEP = 1024 * 1024 -- output kept for expect() and output(), the newest bytes
+
+local Live = {}
+Live.__index = Live
+M.Live = Live
+
+local function check(cond, argn, fname, msg)
+  if not cond then error(("bad argument #%d to '%s' (%s)"):format(argn, fname, msg), 3) end
+end
+
+-- open(client, opts) -> session | nil, message, code. What it attaches to:
+--   {container = ref}                      a container, started if it is not running
+--   {container = ref, command = {...}}     a new exec in a running container
+--   {image = "busybox", command = {...}}   a new container, removed when the session is
+--                                          closed unless it was detached (remove = false keeps it)
+-- Other opts: tty (true), interactive (true), size = {rows, cols}, env, user, workdir,
+-- detach_keys, keys (as dockerpty.start takes them), on_output(data, stream, session),
+-- on_exit(code, session), record = "file.cast".
+function M.open(client, opts)
+  check(getmetatable(client) == client_mod.Client, 1, "open", "a dockerpty client expected")
+  check(type(opts) == "table", 2, "open", "table expected")
+  check(opts.container or opts.image, 2, "open", "container or image expected")
+  local tty = opts.tty ~= false
+  local interactive = opts.interactive ~= false
+  local self = setmetatable({
+    client = client, tty = tty, queue = {}, buf = "", pos = 1, dropped = 0,
+    on_output = opts.on_output, on_exit = opts.on_exit,
+    size = opts.size,
+  }, Live)
+  local keys, handlers = session.key_bindings(opts.detach_keys, opts.keys)
+  if not keys then return nil, handlers, "config" end
+  if tty then
+    self.matcher = core.matcher()
+    for _, k in ipairs(keys) do self.matcher:add(k[1]) end
+    self.handlers = handlers
+  end
+  local detach_spec = opts.detach_keys ~= "" and (opts.detach_keys or session.DEFAULT_DETACH_KEYS) or nil
+  local command = opts.command
+  if type(command) == "string" then
+    local err
+    command, err = session.split_command(command)
+    if not command then return nil, err, "config" end
+  end
+
+  local ok, res, err, code = pcall(function()
+    local id = opts.container
+    if opts.image then
+      local body = {
+        Image = opts.image, Cmd = command, Tty = tty, OpenStdin = interactive,
+        AttachStdin = interactive, AttachStdout = true, AttachStderr = true,
+        Env = opts.env, User = opts.user, WorkingDir = opts.workdir, Labels = opts.labels,
+      }
+      local created, cerr, ccode = client:create_container(body, { name = opts.name })
+      if not created then return nil, cerr, ccode end
+      id = created.Id
+      self.created = opts.remove ~= false
+      command = nil
+    end
+    local info, ierr, icode = client:inspect_container(id)
+    if not info then return nil, ierr, icode end
+    self.container = info.Id
+    if command then
+      local body = {
+        Cmd = command, AttachStdin = interactive, AttachStdout = true, AttachStderr = true,
+        Tty = tty, Env = opts.env, User = opts.user, WorkingDir = opts.workdir, DetachKeys = detach_spec,
+      }
+      local v = client:negotiate()
+      if tty and self.size and v and client_mod.version_number(v) >= client_mod.version_number("1.42") then
+        body.ConsoleSize = { self.size[1], self.size[2] }
+      end
+      local ex, xerr, xcode = client:exec_create(self.container, body)
+      if not ex then return nil, xerr, xcode end
+      self.exec_id = ex.Id
+      local stream, serr, scode = client:exec_socket(ex.Id, { tty = tty })
+      if not stream then return nil, serr, scode end
+      self.stream = stream
+    else
+      self.tty = info.Config.Tty == true
+      tty = self.tty
+      local waiter, werr, wcode = client:wait_later(self.container,
+        info.HostConfig.AutoRemove == true and "removed" or "next-exit")
+      if not waiter then return nil, werr, wcode end
+      self.waiter = waiter
+      local stream, serr, scode = client:attach_socket(self.container, {
+        stdin = interactive and info.Config.OpenStdin == true, detach_keys = detach_spec,
+      })
+      if not stream then return nil, serr, scode end
+      self.stream = stream
+      if not info.State.Running then
+        local sok, serr2, scode2 = client:start(self.container)
+        if not sok then return nil, serr2, scode2 end
+      end
+    end
+    return true
+  end)
+  if not ok or not res then
+    self:close()
+    if not ok then error(res, 0) end
+    return nil, err, code
+  end
+  return self:_ready(opts)
+end
+
+function Live:_ready(opts)
+  self.pump = core.pump(self.stream, { capture = true, tty = self.tty })
+  if self.size and self.tty then
+    self.want_size = { self.size[1], self.size[2] }
+    self.resize_tries = 0
+  end
+  if opts.record then
+    local rows, cols = 24, 80
+    if self.size then rows, cols = self.size[1], self.size[2] end
+    local rec, err = record.open(opts.record, rows, cols, self.exec_id and "exec" or self.container:sub(1, 12))
+    if not rec then self:close(); return nil, err, "config" end
+    self.recorder = rec
+  end
+  self:_try_resize()
+  return self
+end
+
+-- A resize before the process runs fails: keep trying on later steps, a few times.
+function Live:_try_resize()
+  local want = self.want_size
+  if not want or self.resize_tries > 20 then return end
+  self.resize_tries = self.resize_tries + 1
+  local ok
+  if self.exec_id then ok = self.client:exec_resize(self.exec_id, want[1], want[2])
+  else ok = self.client:resize(self.container, want[1], want[2]) end
+  if ok then self.want_size = nil end
+end
+
+-- The tty's size: rows, cols. Recorded, and retried until the process is up.
+function Live:resize(rows, cols)
+  check(type(rows) == "number" and rows > 0 and type(cols) == "number" and cols > 0, 1, "resize",
+    "positive rows and cols expected")
+  if not self.tty then return true end
+  self.size = { rows, cols }
+  if self.recorder then self.recorder:resize(rows, cols) end
+  if self.ended then return true end
+  self.want_size = { rows, cols }
+  self.resize_tries = 0
+  self:_try_resize()
+  return true
+end
+
+-- Queues bytes for the container's input, through the key bindings; sent as the socket takes them.
+function Live:write(data)
+  check(type(data) == "string", 1, "write", "string expected")
+  if self.ended or self.detached then return false end
+  while self.matcher and data ~= "" do
+    local out, match, used = self.matcher:feed(data)
+    if out ~= "" then self.queue[#self.queue + 1] = out end
+    data = data:sub(used + 1)
+    if match then
+      local action = self.handlers[match]
+      if action == "detach" then self:detach(); return true end
+      action(self)
+      if self.detached then return true end
+    end
+  end
+  if not self.matcher and data ~= "" then self.queue[#self.queue + 1] = data end
+  self:_flush()
+  return true
+end
+
+function Live:_flush()
+  while self.queue[1] and self.stream do
+    local n, err = self.stream:send(self.queue[1])
+    if not n then self:_finish(nil, err) return end
+    if n < #self.queue[1] then self.queue[1] = self.queue[1]:sub(n + 1) return end
+    table.remove(self.queue, 1)
+  end
+end
+
+-- Shows text in the output as if the container printed it (a status line, say).
+function Live:notice(text)
+  self:_deliver(text, 1)
+end
+
+function Live:_deliver(data, stream)
+  self.buf = self.buf .. data
+  if #self.buf > KEEP then
+    local cut = #self.buf - KEEP
+    self.buf = self.buf:sub(cut + 1)
+    self.pos = math.max(1, self.pos - cut)
+    self.dropped = self.dropped + cut
+  end
+  if self.recorder then self.recorder:output(data) end
+  if self.on_output then self.on_output(data, stream, self) end
+end
+
+function Live:_finish(code, err)
+  if self.ended then return end
+  self.ended = true
+  self.exit_code = code
+  self.error = err
+  if self.pump then self.pump:close() end
+  if self.stream then self.stream:close(); self.stream = nil end
+  if self.recorder then self.recorder:close() end
+  if self.on_exit then self.on_exit(code, self, err) end
+end
+
+-- Ends the session as a detach: the container goes on, and is not removed.
+function Live:detach()
+  if self.ended then return end
+  self.detached = true
+  self.created = false
+  if self.waiter then self.waiter:close(); self.waiter = nil end
+  self:_finish(nil, "detached")
+end
+
+-- The exit code once the stream has ended: from the wait registered at the start, or the exec.
+function Live:_collect_exit()
+  if self.exec_id then
+    for attempt = 1, 50 do
+      local info, err = self.client:exec_inspect(self.exec_id)
+      if not info then return self:_finish(nil, err) end
+      if not info.Running then
+        return self:_finish(info.ExitCode ~= core.null and info.ExitCode or nil)
+      end
+      core.sleep(math.min(attempt, 10) * 0.002)
+    end
+    return self:_finish(nil, "the exec's stream ended but it still runs")
+  end
+  local w, err = self.waiter:poll(false)
+  if w == false then return end -- the answer is still to come: its fd is watched
+  self.waiter = nil
+  if not w then return self:_finish(nil, err) end
+  self:_finish(w.StatusCode)
+end
+
+-- Moves what can move without waiting. Returns true while the session runs.
+function Live:step()
+  if self.ended then return false end
+  self:_flush()
+  if self.want_size then self:_try_resize() end
+  if not self.stream_ended then
+    for _ = 1, 256 do
+      local ev, a, b = self.pump:run(0)
+      if ev == "output" then
+        self:_deliver(a, b)
+      elseif ev == "end" then
+        self.stream_ended = true
+        if a then self.engine_error = a end
+        break
+      elseif ev == nil then
+        self:_finish(nil, a)
+        return false
+      else
+        break -- idle
+      end
+    end
+  end
+  if self.stream_ended and not self.ended then self:_collect_exit() end
+  return not self.ended
+end
+
+-- The fds to watch before the next step: {{fd, "r" | "w" | "rw"}, ...}.
+function Live:fds()
+  if self.ended then return {} end
+  if self.stream_ended then
+    return self.waiter and { { self.waiter:fileno(), "r" } } or {}
+  end
+  local list = self.pump:fds()
+  if self.queue[1] and self.stream then
+    local fd = self.stream:fileno()
+    local found = false
+    for _, w in ipairs(list) do
+      if w[1] == fd then w[2] = w[2]:find("r") and "rw" or "w"; found = true end
+    end
+    if not found then list[#list + 1] = { fd, "w" } end
+  end
+  return list
+end
+
+-- Waits for the session's fds (or yields to dockerpty.together), at most until deadline.
+function Live:_wait_io(deadline)
+  local left = deadline and math.max(0, deadline - core.monotime()) or nil
+  if M._scheduler and coroutine.running() then
+    coroutine.yield(self:fds(), deadline)
+    return
+  end
+  local fds = self:fds()
+  if #fds == 0 then
+    if not self.ended then core.sleep(math.min(left or 0.01, 0.01)) end
+    return
+  end
+  core.poll(fds, left and math.floor(left * 1000 + 0.5) or -1)
+end
+
+local function last_output(self)
+  local tail = self.buf:sub(-600)
+  return tail:gsub("\27%[[%d;?]*%a", "")
+end
+
+-- Sends bytes, waiting until the socket has taken them.
+function Live:send(data)
+  self:write(data)
+  while self.queue[1] and not self.ended do
+    self:_wait_io(core.monotime() + 10)
+    self:_flush()
+  end
+  return self
+end
+
+-- expect(pattern, {timeout = s, plain = bool}) -> the match and its captures. Looks at the
+-- output after the previous match; a timeout or the end raises an error showing the output.
+function Live:expect(pattern, opts)
+  check(type(pattern) == "string", 1, "expect", "string expected")
+  opts = opts or {}
+  local timeout = opts.timeout or 10
+  local deadline = core.monotime() + timeout
+  while true do
+    local s, e = self.buf:find(pattern, self.pos, opts.plain)
+    if s then
+      self.pos = e + 1
+      if opts.plain then return self.buf:sub(s, e) end
+      local caps = { self.buf:match(pattern, s) }
+      if #caps == 0 or (#caps == 1 and caps[1] == self.buf:sub(s, e)) then
+        return self.buf:sub(s, e)
+      end
+      return self.buf:sub(s, e), (table.unpack or unpack)(caps)
+    end
+    if self.ended then
+      error(("expected %q, but the session ended (%s); its last output:\n%s"):format(pattern,
+        self.exit_code and ("exit code " .. self.exit_code) or tostring(self.error), last_output(self)), 2)
+    end
+    if core.monotime() >= deadline then
+      error(("expected %q within %gs; the last output:\n%s"):format(pattern, timeout, last_output(self)), 2)
+    end
+    self:_wait_io(deadline)
+    self:step()
+  end
+end
+
+-- Everything printed so far (the newest megabyte).
+function Live:output()
+  return self.buf
+end
+
+-- wait({timeout = s}) -> the exit code | nil, "detached" | nil, message
+function Live:wait(opts)
+  local deadline = opts and opts.timeout and core.monotime() + opts.timeout
+  while not self.ended do
+    if deadline and core.monotime() >= deadline then
+      error(("the session did not end within %gs; the last output:\n%s"):format(opts.timeout, last_output(self)), 2)
+    end
+    self:_wait_io(deadline)
+    self:step()
+  end
+  if self.exit_code then return self.exit_code end
+  return nil, self.error
+end
+
+-- Ends the session and frees what it holds; a container it created is removed unless the
+-- user detached. Closing twice is harmless.
+function Live:close()
+  if self.waiter then self.waiter:close(); self.waiter = nil end
+  if not self.ended then self:_finish(nil, "closed") end
+  if self.created and self.container then
+    self.created = false
+    self.client:remove_container(self.container, { force = true })
+  end
+end
+Live.__gc = nil
+
+-- together(sessions, fn) -> results: runs fn(session, i) for each session at once, each in a
+-- coroutine whose waits (expect, send, wait) yield to one poll over every session's fds.
+-- results[i] is {true, values...} or {false, error}.
+function M.together(sessions, fn)
+  local prev = M._scheduler
+  M._scheduler = true
+  local cos, results, waiting = {}, {}, {}
+  for i, s in ipairs(sessions) do
+    cos[i] = coroutine.create(function() return fn(s, i) end)
+    waiting[i] = true
+  end
+  local ok_all, err_all = pcall(function()
+    while next(waiting) do
+      local fds, deadline = {}, nil
+      for i in pairs(waiting) do
+        local r = { coroutine.resume(cos[i]) }
+        if coroutine.status(cos[i]) == "dead" then
+          waiting[i] = nil
+          results[i] = r
+        else
+          for _, f in ipairs(r[2] or {}) do fds[#fds + 1] = f end
+          if r[3] and (not deadline or r[3] < deadline) then deadline = r[3] end
+        end
+      end
+      if next(waiting) then
+        local left = deadline and math.max(0, deadline - core.monotime()) or 1
+        if #fds > 64 then fds = { (table.unpack or unpack)(fds, 1, 64) } end
+        if #fds > 0 then core.poll(fds, math.floor(math.min(left, 1) * 1000)) else core.sleep(0.005) end
+      end
+    end
+  end)
+  M._scheduler = prev
+  if not ok_all then error(err_all, 0) end
+  return results
+end
+
+return M
