@@ -1,0 +1,242 @@
+-- Container terminals inside Neovim: the session runs in the editor's process, its fds
+-- watched by the editor's libuv loop, output into a terminal buffer from nvim_open_term.
+local api, uv = vim.api, vim.loop
+
+local M = {}
+
+-- Sessions by buffer, for the commands and for scripts: M.sessions[buf].session.
+M.sessions = {}
+
+local client_cache
+
+-- Leaving the editor ends every session as wiping its buffer would.
+api.nvim_create_autocmd("VimLeavePre", {
+  group = api.nvim_create_augroup("dockerpty_leave", { clear = true }),
+  callback = function()
+    for _, state in pairs(M.sessions) do
+      state.closed = true
+      pcall(state.session.close, state.session)
+    end
+  end,
+})
+
+local function notify(msg, level)
+  vim.notify("dockerpty: " .. msg, level or vim.log.levels.ERROR)
+end
+
+-- The engine client, made once; nil and a message shown when the core or the engine is missing.
+function M.client()
+  if client_cache then return client_cache end
+  local ok, dockerpty = pcall(require, "dockerpty")
+  if not ok then
+    notify("cannot load the core (build it with `make LUA_VERSION=luajit`): " .. tostring(dockerpty):gsub("\n.*", ""))
+    return nil
+  end
+  local c, err = dockerpty.client()
+  if not c then notify(err); return nil end
+  client_cache = c
+  return c
+end
+
+local function win_size(win)
+  return api.nvim_win_get_height(win), api.nvim_win_get_width(win)
+end
+
+-- Watches the session's fds with uv poll handles, made anew after every step, so that no
+-- handle outlives the fd it watches.
+local function watch(state)
+  for _, h in ipairs(state.polls) do
+    h:stop()
+    h:close()
+  end
+  state.polls = {}
+  if state.closed then return end
+  for _, w in ipairs(state.session:fds()) do
+    local h = uv.new_poll(w[1])
+    local events = w[2] == "rw" and "rw" or w[2]
+    h:start(events, function()
+      if state.scheduled then return end
+      state.scheduled = true
+      for _, p in ipairs(state.polls) do p:stop() end
+      vim.schedule(function()
+        state.scheduled = false
+        state.pump()
+      end)
+    end)
+    state.polls[#state.polls + 1] = h
+  end
+end
+
+-- Opens a session into a new terminal buffer in the current window. spec is what
+-- dockerpty.open takes (container, image, command...).
+function M.open(spec, title)
+  local client = M.client()
+  if not client then return end
+  local dockerpty = require "dockerpty"
+  vim.cmd("enew")
+  local buf = api.nvim_get_current_buf()
+  local win = api.nvim_get_current_win()
+  local state = { polls = {}, buf = buf }
+  local chan
+  local function say(text)
+    if chan and api.nvim_buf_is_valid(buf) then api.nvim_chan_send(chan, text) end
+  end
+  chan = api.nvim_open_term(buf, {
+    on_input = function(_, _, _, data)
+      if state.session and not state.session.ended then
+        state.session:write(data)
+        state.pump()
+      end
+    end,
+  })
+  local rows, cols = win_size(win)
+  spec.size = { rows, cols }
+  spec.on_output = function(data) say(data) end
+  spec.on_exit = function(code, _, err)
+    if code then
+      say(("\r\n[dockerpty: exited with code %d]\r\n"):format(code))
+    elseif err == "detached" then
+      say("\r\n[dockerpty: detached; the container goes on]\r\n")
+    elseif err ~= "closed" then
+      say(("\r\n[dockerpty: %s]\r\n"):format(tostring(err)))
+    end
+    vim.b[buf].dockerpty_exit_code = code
+  end
+  local session, err = dockerpty.open(client, spec)
+  if not session then
+    say(("[dockerpty: %s]\r\n"):format(err))
+    notify(err)
+    return nil, err
+  end
+  state.session = session
+  M.sessions[buf] = state
+  pcall(api.nvim_buf_set_name, buf, "docker://" .. (title or session.container:sub(1, 12)))
+  vim.b[buf].dockerpty_container = session.container
+
+  function state.pump()
+    if state.closed then return end
+    session:step()
+    watch(state)
+  end
+
+  -- The container's pty follows the window showing the buffer.
+  local group = api.nvim_create_augroup("dockerpty_" .. buf, { clear = true })
+  local function follow()
+    local w = vim.fn.bufwinid(buf)
+    if w == -1 or session.ended then return end
+    local r, c = win_size(w)
+    if not session.size or session.size[1] ~= r or session.size[2] ~= c then
+      session:resize(r, c)
+      state.pump()
+    end
+  end
+  local events = { "VimResized", "WinScrolled", "BufWinEnter", "WinEnter" }
+  if vim.fn.has("nvim-0.9") == 1 then events[#events + 1] = "WinResized" end
+  api.nvim_create_autocmd(events, { group = group, callback = follow })
+  api.nvim_create_autocmd("BufWipeout", {
+    group = group, buffer = buf,
+    callback = function()
+      state.closed = true
+      watch(state)
+      session:close() -- removes a container :DockerRun made, unless the user detached
+      M.sessions[buf] = nil
+      pcall(api.nvim_del_augroup_by_id, group)
+    end,
+  })
+  state.pump()
+  vim.cmd("startinsert")
+  return session
+end
+
+local function pick_then(fn)
+  local client = M.client()
+  if not client then return end
+  local list, err = require("dockerpty").select(client, {})
+  if not list then return notify(err) end
+  if #list == 0 then return notify("no running container", vim.log.levels.WARN) end
+  vim.ui.select(list, {
+    prompt = "Container",
+    format_item = function(c) return ("%s  %s  %s  %s"):format(c.name, c.image, c.status, c.command or "") end,
+  }, function(choice)
+    if choice then fn(choice.id, choice.name) end
+  end)
+end
+
+local function resolve(ref)
+  local client = M.client()
+  if not client then return end
+  local id, err = require("dockerpty").resolve(client, ref)
+  if not id then notify(err) end
+  return id
+end
+
+-- :DockerRun IMAGE [CMD...]
+function M.run(args)
+  local image = table.remove(args, 1)
+  return M.open({ image = image, command = #args > 0 and args or nil, remove = true }, image)
+end
+
+-- :DockerAttach [CONTAINER]
+function M.attach(args)
+  if args[1] then
+    local id = resolve(args[1])
+    if id then return M.open({ container = id }, args[1]) end
+    return
+  end
+  pick_then(function(id, name) M.open({ container = id }, name) end)
+end
+
+-- :DockerExec [CONTAINER] [CMD...]
+function M.exec(args)
+  local ref = table.remove(args, 1)
+  local cmd = #args > 0 and args or { "sh" }
+  if ref then
+    local id = resolve(ref)
+    if id then return M.open({ container = id, command = cmd }, ref .. ":" .. cmd[1]) end
+    return
+  end
+  pick_then(function(id, name) M.open({ container = id, command = cmd }, name .. ":" .. cmd[1]) end)
+end
+
+-- :DockerPs [-a]: the containers, in a scratch buffer.
+function M.ps(args)
+  local client = M.client()
+  if not client then return end
+  local all = args[1] == "-a" or args[1] == "--all"
+  local list, err = require("dockerpty").select(client, { all = all })
+  if not list then return notify(err) end
+  local lines = { ("%-14s %-24s %-16s %-24s %s"):format("CONTAINER ID", "NAME", "IMAGE", "STATUS", "COMMAND") }
+  for _, c in ipairs(list) do
+    lines[#lines + 1] = ("%-14s %-24s %-16s %-24s %s"):format(c.id:sub(1, 12), c.name, c.image, c.status, c.command or "")
+  end
+  vim.cmd("new")
+  local buf = api.nvim_get_current_buf()
+  api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  vim.bo[buf].buftype = "nofile"
+  vim.bo[buf].bufhidden = "wipe"
+  vim.bo[buf].modifiable = false
+  pcall(api.nvim_buf_set_name, buf, "docker://ps")
+end
+
+-- Completion: running containers' names, or local images' tags.
+function M.complete(kind, lead)
+  local client = M.client()
+  if not client then return {} end
+  local out = {}
+  if kind == "image" then
+    local images = client:request("GET", "/images/json") or {}
+    for _, img in ipairs(images) do
+      for _, tag in ipairs(type(img.RepoTags) == "table" and img.RepoTags or {}) do
+        if tag:sub(1, #lead) == lead then out[#out + 1] = tag end
+      end
+    end
+  else
+    for _, c in ipairs(require("dockerpty").select(client, {}) or {}) do
+      if c.name:sub(1, #lead) == lead then out[#out + 1] = c.name end
+    end
+  end
+  table.sort(out)
+  return out
+end
+
+return M

@@ -1,0 +1,50 @@
+-- The Neovim plugin in a real headless Neovim (Debian's), against the real engine.
+local helpers = require "helpers"
+
+-- Output and exit status of a shell command, on any Lua.
+local function sh(cmd)
+  local p = assert(io.popen("(" .. cmd .. ") 2>&1; echo \"__status=$?\""))
+  local out = p:read("*a")
+  p:close()
+  local body, status = out:match("^(.*)__status=(%d+)\n?$")
+  return body, tonumber(status)
+end
+
+describe("the Neovim plugin #engine #nvim", function()
+  it("runs a container shell in a buffer that follows the window, shows the exit, leaves nothing", function()
+    local c = helpers.engine()
+    local result = os.tmpname()
+    local out, status = sh(("DOCKERPTY_NVIM_RESULT=%s timeout 120 nvim --headless -u NONE -i NONE "
+      .. "--cmd 'set rtp^=.' -c 'luafile spec/nvim/scenario.lua' </dev/null"):format(result))
+    local f = assert(io.open(result))
+    local r = {}
+    for k, v in f:read("*a"):gmatch("([%w_]+)=([^\n]*)") do r[k] = v end
+    f:close()
+    os.remove(result)
+    assert.equal(0, status, out)
+    assert.equal("ok", r.result)
+    assert.equal("ok", r.typed)
+    assert.equal(r.size_window, r.size_container)
+    assert.equal(r.resized_window, r.resized_container)
+    assert.are_not.equal(r.size_window, r.resized_window)
+    assert.equal("3", r.exit_code)
+    -- :DockerRun's containers are gone once their buffers are wiped, unless detached
+    for _, k in ipairs { "container", "container2" } do
+      local info, _, code = c:inspect_container(r[k])
+      assert.is_nil(info)
+      assert.equal(404, code)
+    end
+    local kept = assert(c:inspect_container(r.container3))
+    assert.is_true(kept.State.Running)
+    c:remove_container(r.container3, { force = true })
+    c:close()
+  end)
+
+  it("answers :checkhealth dockerpty with the engine and its API version", function()
+    local out, status = sh("timeout 60 nvim --headless -u NONE -i NONE --cmd 'set rtp^=.' "
+      .. "-c 'runtime plugin/dockerpty.lua' -c 'checkhealth dockerpty' -c 'w! /dev/stdout' -c 'qa!' </dev/null")
+    assert.equal(0, status, out)
+    assert.matches("core [%d.]+ loads", out)
+    assert.matches("API 1%.%d+", out)
+  end)
+end)
