@@ -182,6 +182,16 @@ function Live:_flush()
   end
 end
 
+-- Ends the container's input once what was written has gone; its output still comes.
+function Live:close_input()
+  while self.queue[1] and not self.ended do
+    self:_wait_io(core.monotime() + 10)
+    self:_flush()
+  end
+  if self.stream then return self.stream:close_write() end
+  return true
+end
+
 -- Shows text in the output as if the container printed it (a status line, say).
 function Live:notice(text)
   self:_deliver(text, 1)

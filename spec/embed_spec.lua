@@ -1,0 +1,200 @@
+-- Sessions driven by a host loop or a script: send/expect, many at once, recordings.
+local dockerpty = require "dockerpty"
+local core = require "dockerpty.core"
+local record = require "dockerpty.record"
+local helpers = require "helpers"
+
+describe("record.utf8_clean", function()
+  it("keeps valid UTF-8, replaces invalid bytes and carries a cut sequence", function()
+    assert.same({ "aä€😀", "" }, { record.utf8_clean("aä€😀") })
+    assert.same({ "a", "\226\130" }, { record.utf8_clean("a\226\130") })
+    assert.same({ "\239\191\189b", "" }, { record.utf8_clean("\255b") })
+    assert.same({ "\239\191\189\239\191\189", "" }, { record.utf8_clean("\192\175") }) -- overlong
+    assert.same({ "\239\191\189\239\191\189\239\191\189", "" }, { record.utf8_clean("\237\160\128") }) -- surrogate
+    -- every split of a mixed string comes back whole
+    local s = "x€y😀z\226\130\172"
+    for i = 0, #s do
+      local a, carry = record.utf8_clean(s:sub(1, i))
+      local b, rest = record.utf8_clean(carry .. s:sub(i + 1))
+      assert.equal(s, a .. b)
+      assert.equal("", rest)
+    end
+  end)
+end)
+
+describe("scripted sessions #engine", function()
+  local c
+
+  setup(function() c = helpers.engine() end)
+  teardown(function()
+    if c then helpers.cleanup(c); c:close() end
+  end)
+
+  local function shell(extra)
+    local opts = { image = "busybox", command = { "sh" }, labels = { [helpers.label] = "1" } }
+    for k, v in pairs(extra or {}) do opts[k] = v end
+    return assert(dockerpty.open(c, opts))
+  end
+
+  it("send, expect with captures, output and wait", function()
+    local s = shell { size = { 33, 101 } }
+    s:expect("/ # ", { plain = true })
+    s:send("echo S=$(stty size)=\r")
+    local m, rows, cols = s:expect("S=(%d+) (%d+)=")
+    assert.equal("S=33 101=", m)
+    assert.same({ "33", "101" }, { rows, cols })
+    s:send("echo a-$((2*21))\r")
+    assert.equal("a-42", s:expect("a%-42"))
+    assert.matches("a%-42", s:output())
+    s:send("exit 5\r")
+    assert.equal(5, s:wait())
+    s:close()
+    local gone, _, code = c:inspect_container(s.container)
+    assert.is_nil(gone) -- made by the session, removed on close
+    assert.equal(404, code)
+  end)
+
+  it("raise a clear error on a timeout, showing the last output", function()
+    local s = shell()
+    s:expect("/ # ", { plain = true })
+    s:send("echo last-words\r")
+    s:expect("last%-words\r")
+    local ok, err = pcall(s.expect, s, "never%-printed", { timeout = 0.3 })
+    assert.is_false(ok)
+    assert.matches('expected "never%%%-printed" within 0%.3s; the last output:', err)
+    assert.matches("last%-words", err)
+    s:close()
+  end)
+
+  it("run an exec in a running container, without a tty: stdout and stderr both captured", function()
+    local id = helpers.container(c, { Cmd = { "sleep", "300" } })
+    assert(c:start(id))
+    local seen = {}
+    local s = assert(dockerpty.open(c, { container = id, command = "sh -c 'cat; echo err >&2; exit 4'", tty = false,
+      on_output = function(data, stream) seen[stream] = (seen[stream] or "") .. data end }))
+    s:send("from-the-script\n")
+    assert(s:close_input())
+    assert.equal(4, s:wait({ timeout = 10 }))
+    assert.equal("from-the-script\n", seen[1])
+    assert.equal("err\n", seen[2])
+    s:close()
+  end)
+
+  it("drive ten sessions at once", function()
+    local sessions = {}
+    for i = 1, 10 do sessions[i] = shell() end
+    local t0 = core.monotime()
+    local results = dockerpty.together(sessions, function(s, i)
+      s:expect("/ # ", { plain = true })
+      s:send(("echo v-$((%d*3))\r"):format(i))
+      local _, v = s:expect("v%-(%d+)\r")
+      s:send("sleep 1; exit " .. i .. "\r")
+      return v, s:wait()
+    end)
+    local elapsed = core.monotime() - t0
+    for i = 1, 10 do
+      assert.same({ true, tostring(i * 3), i }, results[i])
+      sessions[i]:close()
+    end
+    assert.is_true(elapsed < 6, "the ten one-second sleeps overlapped: " .. elapsed .. " s")
+  end)
+
+  it("step without blocking, with the fds to watch", function()
+    local s = shell()
+    local steps, started = 0, core.monotime()
+    while not s:output():find("/ # ", 1, true) do
+      local fds = s:fds()
+      assert.is_true(#fds >= 1)
+      local t = core.monotime()
+      s:step()
+      assert.is_true(core.monotime() - t < 0.5)
+      core.poll(fds, 100)
+      steps = steps + 1
+      assert.is_true(core.monotime() - started < 10)
+    end
+    assert.is_true(steps >= 1)
+    s:write("exit 2\r")
+    assert.equal(2, s:wait())
+    s:close()
+  end)
+
+  it("detach on the detach keys, leaving the container", function()
+    local s = shell()
+    s:expect("/ # ", { plain = true })
+    s:send("\16\17")
+    assert.same({ nil, "detached" }, { s:wait() })
+    s:close()
+    assert.is_true(assert(c:inspect_container(s.container)).State.Running)
+    c:remove_container(s.container, { force = true })
+  end)
+
+  it("record an asciicast whose events replay to the same text", function()
+    local cast = os.tmpname()
+    local s = shell { size = { 24, 80 }, record = cast }
+    s:expect("/ # ", { plain = true })
+    s:send("printf 'x\\342\\202\\254y\\n'; echo done-$((1+1))\r")
+    s:expect("done%-2")
+    s:resize(30, 90)
+    s:send("exit 0\r")
+    assert.equal(0, s:wait())
+    local printed = s:output()
+    s:close()
+    local f = assert(io.open(cast))
+    local header = dockerpty.json.decode(f:read("*l"))
+    assert.equal(2, header.version)
+    assert.equal(80, header.width)
+    assert.equal(24, header.height)
+    local text, last, resized = {}, 0, false
+    for line in f:lines() do
+      local ev = assert(dockerpty.json.decode(line))
+      assert.is_true(ev[1] >= last)
+      last = ev[1]
+      if ev[2] == "o" then text[#text + 1] = ev[3] end
+      if ev[2] == "r" then assert.equal("90x30", ev[3]); resized = true end
+    end
+    f:close()
+    assert.is_true(resized)
+    assert.equal(printed, table.concat(text))
+    assert.matches("x€y", printed)
+    -- and asciinema itself plays it back
+    local t = helpers.pty_run({ "asciinema", "cat", cast })
+    t:expect("done%-2")
+    t:wait()
+    t:close()
+    os.remove(cast)
+  end)
+
+  it("say what is wrong as nil, message, code", function()
+    local s, err, code = dockerpty.open(c, { container = "dockerpty-no-such-container" })
+    assert.is_nil(s)
+    assert.equal("No such container: dockerpty-no-such-container", err)
+    assert.equal(404, code)
+    s, err = dockerpty.open(c, { image = "dockerpty-no-such-image" })
+    assert.is_nil(s)
+    assert.matches("No such image", err)
+    assert.has_error(function() dockerpty.open(c, {}) end)
+  end)
+end)
+
+describe("the luv example #engine", function()
+  it("embeds two container terminals and switches between them with a key", function()
+    local t = helpers.pty_run({ helpers.lua, "examples/luv_shell.lua" }, {
+      env = { LUA_PATH = "./lua/?.lua;./lua/?/init.lua;;",
+        LUA_CPATH = (package.cpath:match("^[^;]*")) .. ";;" } })
+    t:expect("%[1%]")
+    t:expect("/ # ")
+    t:send("echo one-$((1+0))\r")
+    t:expect("one%-1")
+    t:send("\2") -- ctrl-b: the other container
+    t:expect("%[2%]")
+    t:send("echo two-$((1+1))\r")
+    t:expect("two%-2")
+    t:send("\2")
+    t:expect("%[1%]")
+    t:send("\4") -- ctrl-d in the shell: it exits; the example ends when both have
+    t:send("\2")
+    t:send("\4")
+    t:wait(20)
+    t:close()
+  end)
+end)
