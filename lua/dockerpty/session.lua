@@ -2,6 +2,7 @@
 -- detaches, and hand back the exit code. dockerpty.start, exec_command and start_exec.
 local core = require "dockerpty.core"
 local client_mod = require "dockerpty.client"
+local record = require "dockerpty.record"
 
 local M = {}
 
@@ -87,6 +88,7 @@ end
 function Session:resize(h, w)
   check(type(h) == "number" and h > 0, 1, "resize", "positive height expected")
   check(type(w) == "number" and w > 0, 2, "resize", "positive width expected")
+  if self.recorder then self.recorder:resize(h, w) end
   if self.exec_id then return self.client:exec_resize(self.exec_id, h, w) end
   return self.client:resize(self.container, h, w)
 end
@@ -121,6 +123,7 @@ function Session:detach()
 end
 
 function Session:close()
+  if self.recorder then self.recorder:close(); self.recorder = nil end
   if self.mode then self.mode:restore(); self.mode = nil end
   if self.signals_on then core.signals(false); self.signals_on = false end
   if self.pump then self.pump:close(); self.pump = nil end
@@ -152,8 +155,14 @@ end
 -- Pumps until the stream ends or the user detaches: "end" | "detached" | nil, message, code.
 function Session:pump_loop()
   while true do
-    local ev, arg = self.pump:run()
-    if ev == "end" then
+    local ev, arg, stream = self.pump:run()
+    if ev == "output" then
+      -- recording: the output passes through Lua on its way out
+      local f = stream == 2 and self.err_file or self.out_file
+      f:write(arg)
+      f:flush()
+      self.recorder:output(arg)
+    elseif ev == "end" then
       if arg then return nil, "engine error: " .. arg, "engine" end
       return "end"
     elseif ev == "detach" then
@@ -182,9 +191,15 @@ local function run(self, after_attach)
       core.signals(true)
       self.signals_on = true
     end
+    if self.record then
+      local h, w = self:host_size()
+      local rec, rerr = record.open(self.record, h or 24, w or 80)
+      if not rec then return nil, rerr, "config" end
+      self.recorder = rec
+    end
     self.pump = core.pump(self.stream, {
       stdin = self.attach_stdin and self.in_fd or nil,
-      stdout = self.out_fd, stderr = self.err_fd,
+      stdout = self.out_fd, stderr = self.err_fd, capture = self.recorder ~= nil,
       tty = self.tty, keys = self.keys, signals = self.signals_on,
     })
     local aok, aerr, acode = after_attach(self)
@@ -204,8 +219,10 @@ local function new_session(client, opts, fields)
   -- As in docker, keys are only watched on a tty: piped input may hold any bytes.
   if self.tty then self.keys, self.handlers = keys, handlers else self.keys, self.handlers = {}, {} end
   self.in_fd = fd_of(opts.stdin, io.stdin)
-  self.out_fd = fd_of(opts.stdout, io.stdout)
-  self.err_fd = fd_of(opts.stderr, io.stderr)
+  self.out_file, self.err_file = opts.stdout or io.stdout, opts.stderr or io.stderr
+  self.out_fd = fd_of(self.out_file)
+  self.err_fd = fd_of(self.err_file)
+  self.record = opts.record
   local stdin_tty = core.isatty(self.in_fd)
   -- As docker run -t: a tty container with stdin not a terminal gets no input.
   if self.tty and not stdin_tty then self.attach_stdin = false end
