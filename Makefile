@@ -12,6 +12,7 @@ LUA_DIR_VERSION ?= $(LUA_VERSION)
 endif
 LUA_INCDIR ?=
 PREFIX ?= /usr/local
+FUZZ_SECONDS ?= 10
 
 BUILD := build/$(LUA_VERSION)
 CORE := $(BUILD)/dockerpty/core.so
@@ -30,7 +31,7 @@ LIBS += $(PKG_LIBS) -lm
 
 TESTPTY := $(BUILD)/testpty.so
 
-.PHONY: all deps engine test unit run install clean
+.PHONY: all deps engine test unit run install clean fuzz
 
 all: $(CORE) $(TESTPTY)
 
@@ -69,6 +70,10 @@ unit: deps
 	@$(MAKE) -s --no-print-directory all
 	@$(MAKE) -s --no-print-directory all LUA_VERSION=luajit
 	@scripts/test --exclude-tags=engine,install
+
+# libFuzzer targets for the parsers and the JSON bridge: make fuzz FUZZ_SECONDS=60
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -128,6 +128,18 @@ static void push_json(lua_State *L, const cJSON *v, int depth)
 	}
 }
 
+/* Whether every number in the tree is finite: 1e999 parses, but as no number Lua or JSON can hold. */
+static int numbers_finite(const cJSON *v)
+{
+	const cJSON *c;
+	if (cJSON_IsNumber(v))
+		return isfinite(v->valuedouble);
+	for (c = v->child; c; c = c->next)
+		if (!numbers_finite(c))
+			return 0;
+	return 1;
+}
+
 /* json_decode(text) -> value | nil, message */
 static int l_decode(lua_State *L)
 {
@@ -156,6 +168,12 @@ static int l_decode(lua_State *L)
 			lua_pushliteral(L, "invalid JSON: unexpected end of input");
 		else
 			lua_pushfstring(L, "invalid JSON at byte %d", (int)at + 1);
+		return 2;
+	}
+	if (!numbers_finite(b->tree)) {
+		box_free(b);
+		lua_pushnil(L);
+		lua_pushliteral(L, "invalid JSON: a number out of range");
 		return 2;
 	}
 	push_json(L, b->tree, 1);
