@@ -40,6 +40,11 @@ build = {
     ["dockerpty.select"] = "lua/dockerpty/select.lua",
     ["dockerpty.flags"] = "lua/dockerpty/flags.lua",
     ["dockerpty.cli"] = "lua/dockerpty/cli.lua",
+    ["dockerpty.embed"] = "lua/dockerpty/embed.lua",
+    ["dockerpty.record"] = "lua/dockerpty/record.lua",
+    ["dockerpty.filter"] = "lua/dockerpty/filter.lua",
+    ["dockerpty.nvim"] = "lua/dockerpty/nvim.lua",
+    ["dockerpty.health"] = "lua/dockerpty/health.lua",
     ["dockerpty.core"] = {
       sources = {
         "src/core.c", "src/json.c", "src/http.c", "src/parsers.c", "src/demux.c",

@@ -65,6 +65,7 @@ COMMANDS.attach = {
     { long = "no-stdin", kind = "bool", help = "Do not attach STDIN" },
     { long = "sig-proxy", kind = "bool", default = true, help = "Forward received signals to the container (without a tty)" },
     { long = "logs", kind = "bool", help = "Show what the container printed before attaching" },
+    { long = "filter-escapes", kind = "bool", help = "Drop escape sequences that query or reprogram this terminal" },
     HELP,
   },
 }
@@ -276,6 +277,7 @@ function COMMANDS.attach.handler(client, opts, args, env)
   check_tty(not opts["no-stdin"], info.Config.Tty)
   local status, serr, kind = dockerpty.start(client, id, {
     interactive = not opts["no-stdin"], detach_keys = keys, sig_proxy = opts["sig-proxy"], logs = opts.logs,
+    filter_escapes = opts["filter-escapes"],
   })
   return session_result(status, serr, kind)
 end

@@ -5,6 +5,7 @@ local core = require "dockerpty.core"
 local client_mod = require "dockerpty.client"
 local session = require "dockerpty.session"
 local record = require "dockerpty.record"
+local filter = require "dockerpty.filter"
 
 local M = {}
 
@@ -35,7 +36,7 @@ function M.open(client, opts)
   local self = setmetatable({
     client = client, tty = tty, queue = {}, buf = "", pos = 1, dropped = 0,
     on_output = opts.on_output, on_exit = opts.on_exit,
-    size = opts.size,
+    size = opts.size, filter = opts.filter_escapes and filter.new() or nil,
   }, Live)
   local keys, handlers = session.key_bindings(opts.detach_keys, opts.keys)
   if not keys then return nil, handlers, "config" end
@@ -198,6 +199,7 @@ function Live:notice(text)
 end
 
 function Live:_deliver(data, stream)
+  if self.filter then data = self.filter:feed(data) end
   self.buf = self.buf .. data
   if #self.buf > KEEP then
     local cut = #self.buf - KEEP

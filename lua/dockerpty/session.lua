@@ -3,6 +3,7 @@
 local core = require "dockerpty.core"
 local client_mod = require "dockerpty.client"
 local record = require "dockerpty.record"
+local filter = require "dockerpty.filter"
 
 local M = {}
 
@@ -157,11 +158,12 @@ function Session:pump_loop()
   while true do
     local ev, arg, stream = self.pump:run()
     if ev == "output" then
-      -- recording: the output passes through Lua on its way out
+      -- recording or filtering: the output passes through Lua on its way out
+      if self.filter then arg = self.filter:feed(arg) end
       local f = stream == 2 and self.err_file or self.out_file
       f:write(arg)
       f:flush()
-      self.recorder:output(arg)
+      if self.recorder then self.recorder:output(arg) end
     elseif ev == "end" then
       if arg then return nil, "engine error: " .. arg, "engine" end
       return "end"
@@ -199,7 +201,7 @@ local function run(self, after_attach)
     end
     self.pump = core.pump(self.stream, {
       stdin = self.attach_stdin and self.in_fd or nil,
-      stdout = self.out_fd, stderr = self.err_fd, capture = self.recorder ~= nil,
+      stdout = self.out_fd, stderr = self.err_fd, capture = self.recorder ~= nil or self.filter ~= nil,
       tty = self.tty, keys = self.keys, signals = self.signals_on,
     })
     local aok, aerr, acode = after_attach(self)
@@ -223,6 +225,7 @@ local function new_session(client, opts, fields)
   self.out_fd = fd_of(self.out_file)
   self.err_fd = fd_of(self.err_file)
   self.record = opts.record
+  if opts.filter_escapes then self.filter = filter.new() end
   local stdin_tty = core.isatty(self.in_fd)
   -- As docker run -t: a tty container with stdin not a terminal gets no input.
   if self.tty and not stdin_tty then self.attach_stdin = false end
