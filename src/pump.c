@@ -13,9 +13,9 @@
 #include "proto.h"
 
 #define PUMP "dockerpty.Pump"
-#define RAW_MAX (32 * 1024)
+#define RAW_MAX (64 * 1024)
 #define IN_MAX 4096
-#define OUT_CHUNK 4096
+#define TTY_CHUNK 4096 /* a terminal takes small writes, so keys stay answered meanwhile */
 #define SYSERR_MAX 1024
 
 enum { EV_NONE, EV_END, EV_DETACH, EV_KEY, EV_SIGNAL, EV_IDLE, EV_ERROR, EV_OUTPUT };
@@ -24,6 +24,7 @@ typedef struct {
 	int open;
 	int in_fd, out_fd[3], sig_fd; /* out_fd[DP_STDOUT], out_fd[DP_STDERR]; -1 for none */
 	int out_ready[3], out_always[3];
+	size_t out_chunk[3];
 	int tty;
 	int capture; /* output goes to Lua as events, not to fds */
 	dp_demux demux;
@@ -109,7 +110,8 @@ static int advance(pump *p, dp_stream *s)
 			return ev;
 		if (p->seg_len && p->out_ready[p->seg_type]) {
 			int fd = p->out_fd[p->seg_type];
-			ssize_t k = write(fd, p->seg, p->seg_len < OUT_CHUNK ? p->seg_len : OUT_CHUNK);
+			size_t chunk = p->out_chunk[p->seg_type];
+			ssize_t k = write(fd, p->seg, p->seg_len < chunk ? p->seg_len : chunk);
 			if (k > 0) {
 				p->seg += k;
 				p->seg_len -= (size_t)k;
@@ -296,11 +298,13 @@ static int opt_fd(lua_State *L, const char *key)
 	return fd;
 }
 
-/* A regular file never makes a writer wait, so it needs no poll before each write. */
+/* A regular file or a device other than a terminal (/dev/null) never makes a writer wait,
+ * so it needs no poll before each write. */
 static int always_ready(int fd)
 {
 	struct stat st;
-	return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	return fd >= 0 && fstat(fd, &st) == 0 &&
+	       (S_ISREG(st.st_mode) || (S_ISCHR(st.st_mode) && !isatty(fd)));
 }
 
 /*
@@ -329,8 +333,10 @@ static int l_pump(lua_State *L)
 	p->out_fd[0] = -1;
 	p->out_fd[DP_STDOUT] = opt_fd(L, "stdout");
 	p->out_fd[DP_STDERR] = opt_fd(L, "stderr");
-	for (i = 1; i < 3; i++)
+	for (i = 1; i < 3; i++) {
 		p->out_always[i] = always_ready(p->out_fd[i]);
+		p->out_chunk[i] = p->out_fd[i] >= 0 && isatty(p->out_fd[i]) ? TTY_CHUNK : RAW_MAX;
+	}
 	lua_getfield(L, 2, "tty");
 	p->tty = lua_toboolean(L, -1);
 	lua_pop(L, 1);
