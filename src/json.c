@@ -1,6 +1,7 @@
 /* JSON between Lua values and text through cJSON, with the null sentinel and array marker. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -194,6 +195,22 @@ static cJSON *encode_fail(encoder *e, const char *what)
 
 static cJSON *encode(lua_State *L, int idx, int depth, encoder *e);
 
+/* The shortest text that reads back as d: whole numbers without a fraction or an exponent. */
+static const char *format_double(double d, char *buf, size_t n)
+{
+	int prec;
+	if (d == floor(d) && fabs(d) < 1e17) {
+		snprintf(buf, n, "%.0f", d);
+		return buf;
+	}
+	for (prec = 15; prec <= 17; prec++) {
+		snprintf(buf, n, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	return buf;
+}
+
 /* Adds table idx's fields to obj, an array or an object; 0 on failure, with e->err set. */
 static int encode_fields(lua_State *L, int idx, int depth, cJSON *obj, int array, encoder *e)
 {
@@ -284,11 +301,11 @@ static cJSON *encode(lua_State *L, int idx, int depth, encoder *e)
 	case LUA_TNIL: return cJSON_CreateNull();
 	case LUA_TBOOLEAN: return cJSON_CreateBool(lua_toboolean(L, idx));
 	case LUA_TNUMBER: {
+		char buf[40];
 		double d;
 #if LUA_VERSION_NUM >= 503
 		/* Raw digits: integers past 2^53 survive, which a double would round. */
 		if (lua_isinteger(L, idx)) {
-			char buf[32];
 			snprintf(buf, sizeof buf, LUA_INTEGER_FMT, (LUAI_UACINT)lua_tointeger(L, idx));
 			return cJSON_CreateRaw(buf);
 		}
@@ -296,7 +313,7 @@ static cJSON *encode(lua_State *L, int idx, int depth, encoder *e)
 		d = lua_tonumber(L, idx);
 		if (!isfinite(d))
 			return encode_fail(e, "number is NaN or infinite");
-		return cJSON_CreateNumber(d);
+		return cJSON_CreateRaw(format_double(d, buf, sizeof buf));
 	}
 	case LUA_TSTRING: {
 		size_t n;
