@@ -67,6 +67,15 @@ int dp_matcher_add(dp_matcher *m, const unsigned char *seq, size_t len)
 	return (int)m->count++;
 }
 
+static int starts_binding(const dp_matcher *m, unsigned char c)
+{
+	size_t i;
+	for (i = 0; i < m->count; i++)
+		if (m->seq[i][0] == c)
+			return 1;
+	return 0;
+}
+
 /* Whether held[] begins some binding. */
 static int held_is_prefix(const dp_matcher *m)
 {
@@ -85,7 +94,17 @@ size_t dp_matcher_feed(dp_matcher *m, const unsigned char *in, size_t n, unsigne
 	*out_len = 0;
 	*match = -1;
 	while (used < n) {
-		size_t i;
+		size_t i, run = 0;
+		/* Nothing held: bytes that start no binding go straight through, in one copy. */
+		if (m->held_len == 0) {
+			while (used + run < n && !starts_binding(m, in[used + run]))
+				run++;
+			memcpy(out + *out_len, in + used, run);
+			*out_len += run;
+			used += run;
+			if (used == n)
+				break;
+		}
 		m->held[m->held_len++] = in[used++];
 		/* The binding that ends first wins, even inside a longer one's partial match. */
 		for (i = 0; i < m->count; i++) {

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,7 +15,8 @@
 
 #define PUMP "dockerpty.Pump"
 #define RAW_MAX (64 * 1024)
-#define IN_MAX 4096
+#define RAW_CAPTURE (16 * 1024) /* a host loop's session: smaller, as there may be hundreds */
+#define IN_MAX (64 * 1024)
 #define TTY_CHUNK 4096 /* a terminal takes small writes, so keys stay answered meanwhile */
 #define SYSERR_MAX 1024
 
@@ -33,8 +35,8 @@ typedef struct {
 	int match;
 
 	/* stream -> outputs: raw bytes, and the slice of them being written */
-	char raw[RAW_MAX];
-	size_t raw_len, raw_pos;
+	char *raw; /* raw_cap bytes; buffers are the pump's own, freed by close and __gc */
+	size_t raw_cap, raw_len, raw_pos;
 	const char *seg;
 	size_t seg_len;
 	int seg_type;
@@ -43,9 +45,9 @@ typedef struct {
 	size_t syserr_len;
 
 	/* stdin -> stream: bytes read, and those past the matcher waiting to be sent */
-	unsigned char in[IN_MAX];
+	unsigned char *in; /* IN_MAX bytes, and send IN_MAX + DP_KEYS_MAX: only with a stdin */
 	size_t in_len, in_pos;
-	unsigned char send[IN_MAX + DP_KEYS_MAX];
+	unsigned char *send;
 	size_t send_len, send_pos;
 	int send_wait, in_eof, write_closed;
 
@@ -126,7 +128,7 @@ static int advance(pump *p, dp_stream *s)
 			}
 		}
 		if (p->seg_len == 0 && p->raw_pos == p->raw_len && !p->stream_eof && !p->stream_wait) {
-			long k = dp_stream_read(s, p->raw, sizeof p->raw);
+			long k = dp_stream_read(s, p->raw, p->raw_cap);
 			if (k > 0) {
 				p->raw_len = (size_t)k;
 				p->raw_pos = 0;
@@ -185,7 +187,7 @@ static int advance(pump *p, dp_stream *s)
 
 static void read_stdin(pump *p)
 {
-	ssize_t k = read(p->in_fd, p->in, sizeof p->in);
+	ssize_t k = read(p->in_fd, p->in, IN_MAX);
 	if (k > 0) {
 		p->in_len = (size_t)k;
 		p->in_pos = 0;
@@ -330,6 +332,17 @@ static int l_pump(lua_State *L)
 	dp_demux_init(&p->demux);
 	dp_matcher_init(&p->keys);
 	p->in_fd = opt_fd(L, "stdin");
+	lua_getfield(L, 2, "capture");
+	p->capture = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	p->raw_cap = p->capture ? RAW_CAPTURE : RAW_MAX;
+	p->raw = malloc(p->raw_cap);
+	if (p->in_fd >= 0) {
+		p->in = malloc(IN_MAX);
+		p->send = malloc(IN_MAX + DP_KEYS_MAX);
+	}
+	if (!p->raw || (p->in_fd >= 0 && (!p->in || !p->send)))
+		return luaL_error(L, "out of memory");
 	p->out_fd[0] = -1;
 	p->out_fd[DP_STDOUT] = opt_fd(L, "stdout");
 	p->out_fd[DP_STDERR] = opt_fd(L, "stderr");
@@ -339,9 +352,7 @@ static int l_pump(lua_State *L)
 	}
 	lua_getfield(L, 2, "tty");
 	p->tty = lua_toboolean(L, -1);
-	lua_pop(L, 1);
-	lua_getfield(L, 2, "capture");
-	p->capture = lua_toboolean(L, -1);
+
 	lua_getfield(L, 2, "signals");
 	p->sig_fd = lua_toboolean(L, -1) ? dp_signal_fd() : -1;
 	lua_pop(L, 2);
@@ -453,6 +464,12 @@ static int p_close(lua_State *L)
 {
 	pump *p = check_pump(L);
 	p->open = 0;
+	free(p->raw);
+	free(p->in);
+	free(p->send);
+	p->raw = NULL;
+	p->in = p->send = NULL;
+	p->raw_len = p->raw_pos = p->seg_len = p->in_len = p->in_pos = p->send_len = p->send_pos = 0;
 	return 0;
 }
 
@@ -468,6 +485,8 @@ void dp_pump_open(lua_State *L)
 	luaL_newmetatable(L, PUMP);
 	lua_pushcfunction(L, p_close);
 	lua_setfield(L, -2, "__close");
+	lua_pushcfunction(L, p_close);
+	lua_setfield(L, -2, "__gc");
 	lua_newtable(L);
 	luaL_setfuncs(L, methods, 0);
 	lua_setfield(L, -2, "__index");
