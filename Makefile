@@ -31,7 +31,7 @@ LIBS += $(PKG_LIBS) -lm
 
 TESTPTY := $(BUILD)/testpty.so
 
-.PHONY: all deps engine test unit run install clean fuzz
+.PHONY: all deps engine test unit run install clean fuzz bench bench-smoke
 
 all: $(CORE) $(TESTPTY)
 
@@ -70,6 +70,15 @@ unit: deps
 	@$(MAKE) -s --no-print-directory all
 	@$(MAKE) -s --no-print-directory all LUA_VERSION=luajit
 	@scripts/test --exclude-tags=engine,install
+
+# Side by side with the docker CLI and Python dockerpty: bench/RESULTS.md and bench/results.png.
+bench: engine
+	@$(MAKE) -s --no-print-directory all
+	@bench/run
+
+bench-smoke: engine
+	@$(MAKE) -s --no-print-directory all
+	@bench/run --smoke
 
 # libFuzzer targets for the parsers and the JSON bridge: make fuzz FUZZ_SECONDS=60
 fuzz: deps

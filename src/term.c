@@ -243,15 +243,16 @@ static int l_read(lua_State *L)
 	return 1;
 }
 
-/* poll({{fd, "r" | "w" | "rw"}, ...}, [timeout_ms]) -> {ready fd = "r" | "w" | "rw", ...} */
+/* poll({{fd, "r" | "w" | "rw"}, ...}, [timeout_ms]) -> {ready fd = "r" | "w" | "rw", ...}; 4096 fds at most */
 static int l_poll(lua_State *L)
 {
-	struct pollfd fds[64];
+	struct pollfd *fds;
 	int n, i, r, timeout = (int)luaL_optinteger(L, 2, -1);
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	n = (int)lua_rawlen(L, 1);
-	luaL_argcheck(L, n <= 64, 1, "64 fds at most");
+	luaL_argcheck(L, n <= 4096, 1, "4096 fds at most");
+	fds = lua_newuserdata(L, sizeof *fds * (size_t)(n ? n : 1)); /* the collector owns it */
 	for (i = 0; i < n; i++) {
 		const char *ev;
 		lua_rawgeti(L, 1, i + 1);

@@ -412,7 +412,6 @@ function M.together(sessions, fn)
       end
       if next(waiting) then
         local left = deadline and math.max(0, deadline - core.monotime()) or 1
-        if #fds > 64 then fds = { (table.unpack or unpack)(fds, 1, 64) } end
         if #fds > 0 then core.poll(fds, math.floor(math.min(left, 1) * 1000)) else core.sleep(0.005) end
       end
     end

@@ -1,0 +1,912 @@
+-- The benchmark driver, run by bench/run from the checkout's root: every scenario for
+-- dockerpty ("ours"), the docker CLI and Python dockerpty, rounds interleaved, medians,
+-- ratios, targets; writes bench/RESULTS.md, bench/results.tsv and bench/results.png.
+local bench = require "benchlib"
+local testpty = require "testpty"
+
+------------------------------------------------------------------------------------------
+-- Settings
+
+local args = { smoke = false }
+do
+  local i = 1
+  while arg[i] do
+    local a = arg[i]
+    if a == "--smoke" then args.smoke = true
+    elseif a == "--rounds" then i = i + 1; args.rounds = assert(tonumber(arg[i]), "--rounds N")
+    elseif a == "--only" then i = i + 1; args.only = arg[i]
+    elseif a == "--out" then i = i + 1; args.out = arg[i]
+    elseif a == "--report" then i = i + 1; args.report = arg[i]
+    else io.stderr:write("bench: unknown argument ", a, "\n"); os.exit(2) end
+    i = i + 1
+  end
+end
+
+local MB = 1024 * 1024
+local cfg = args.smoke and {
+  mode = "smoke", rounds = 1, out_bytes = 8 * MB, in_bytes = 4 * MB, keys = 50, idle_s = 2,
+  scale_n = 10, scale_m = 2000, sink_bytes = 256 * MB, timeout = 60,
+} or {
+  mode = "full", rounds = 5, out_bytes = 100 * MB, in_bytes = 50 * MB, keys = 500, idle_s = 10,
+  scale_n = 100, scale_m = 2000, sink_bytes = 4096 * MB, timeout = 300,
+}
+cfg.rounds = args.rounds or cfg.rounds
+local OUT = args.out or "bench"
+local RUN_ID = os.getenv("BENCH_RUN_ID") or tostring(os.time())
+local LABEL = "dockerpty.bench=" .. RUN_ID
+local TMP = os.getenv("BENCH_TMP") or ("/tmp/dockerpty-bench-" .. RUN_ID)
+local IMAGE = "busybox"
+local TOOLS = { "ours", "docker", "python" }
+local only = {}
+if args.only then for s in args.only:gmatch("[^,]+") do only[s] = true end end
+local function wanted(s) return not args.only or only[s] end
+
+------------------------------------------------------------------------------------------
+-- Small helpers
+
+local function log(fmt, ...) io.stderr:write(("[bench %s] " .. fmt .. "\n"):format(os.date("%H:%M:%S"), ...)) end
+
+local function q(s)
+  s = tostring(s)
+  if s:match("^[%w%._/:=,+-]+$") then return s end
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+local function join(argv)
+  local t = {}
+  for i, a in ipairs(argv) do t[i] = q(a) end
+  return table.concat(t, " ")
+end
+
+local function readfile(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function writefile(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
+
+-- Runs a bash script; returns true when it exited 0.
+local function bash(script)
+  local ok = os.execute("bash -c " .. q(script))
+  return ok == true
+end
+
+local function capture(cmd)
+  local p = io.popen(cmd .. " 2>/dev/null")
+  local s = p:read("a")
+  p:close()
+  return (s:gsub("%s+$", ""))
+end
+
+local function concat(...)
+  local r = {}
+  for _, t in ipairs { ... } do for _, v in ipairs(t) do r[#r + 1] = v end end
+  return r
+end
+
+local function median(xs)
+  local t = {}
+  for _, v in ipairs(xs) do t[#t + 1] = v end
+  if #t == 0 then return nil end
+  table.sort(t)
+  local m = (#t + 1) // 2
+  if #t % 2 == 1 then return t[m] end
+  return (t[m] + t[m + 1]) / 2
+end
+
+local function percentile(sorted, p)
+  if #sorted == 0 then return nil end
+  local k = math.max(1, math.ceil(p / 100 * #sorted))
+  return sorted[k]
+end
+
+local function rotate(list, n)
+  local r = {}
+  for i = 1, #list do r[i] = list[(i - 1 + n) % #list + 1] end
+  return r
+end
+
+------------------------------------------------------------------------------------------
+-- The engine, and the containers the benchmark makes (all labelled, all removed at the end)
+
+local function engine_up()
+  return capture("docker version --format '{{.Server.Version}}'") ~= ""
+end
+
+local function wait_engine()
+  local t0 = bench.now()
+  while not engine_up() do
+    if bench.now() - t0 > 180 then error("the engine does not answer on " .. (os.getenv("DOCKER_HOST") or "unix:///var/run/docker.sock")) end
+    log("waiting for the engine")
+    bench.sleep(2)
+  end
+end
+
+local helpers = {}
+-- A helper container, started, kept across rounds; made again if the engine lost it.
+-- `docker create` + `docker start` rather than `docker run -d`: a detached run leaves
+-- Config.AttachStdin/Stdout/Stderr false, and Python dockerpty then attaches to nothing.
+local function helper(name, argv)
+  local id = helpers[name]
+  if id and capture("docker inspect -f '{{.State.Running}}' " .. id) == "true" then return id end
+  wait_engine()
+  id = capture(join(concat({ "docker", "create", "--label", LABEL }, argv)))
+  assert(id:match("^%x+$"), "cannot create the helper container " .. name)
+  assert(capture("docker start " .. id) ~= "", "cannot start the helper container " .. name)
+  helpers[name] = id
+  return id
+end
+
+local function cleanup()
+  os.execute("ids=$(docker ps -aq --filter label=" .. q(LABEL) .. " 2>/dev/null); "
+    .. "[ -n \"$ids\" ] && docker rm -f $ids >/dev/null 2>&1; true")
+end
+
+------------------------------------------------------------------------------------------
+-- The three tools, each asked to do the same thing
+
+local BASE = {
+  ours = { "lua5.4", "bin/dockerpty" },
+  docker = { "docker" },
+  python = { "/usr/bin/python3", "bench/py_dockerpty.py" },
+}
+
+-- run --rm [flags] busybox cmd...
+local function run_argv(tool, flags, cmd)
+  local rm = tool == "python" and {} or { "--rm" }  -- py_dockerpty.py's run always removes
+  return concat(BASE[tool], { "run" }, rm, flags, { "--label", LABEL, IMAGE }, cmd)
+end
+
+-- exec [-it] container cmd...
+local function exec_argv(tool, tty, id, cmd)
+  local flags = tty and (tool == "python" and { "-t" } or { "-it" }) or {}
+  return concat(BASE[tool], { "exec" }, flags, { id }, cmd)
+end
+
+local function attach_argv(tool, id)
+  return concat(BASE[tool], { "attach", id })
+end
+
+------------------------------------------------------------------------------------------
+-- Results
+
+local results = {}   -- results[key][tool] = {values}
+local fails = {}     -- fails[key][tool] = {reasons}: rounds that gave no value, and why
+local infos = {}     -- infos[key][tool] = what a value means, when it differs between tools
+local entries = {}   -- every measurement, for results.tsv: {sc, key, tool, round, value, unit, note}
+local meta = {}      -- what the report's header says, kept in results.tsv too
+
+local function record(sc, key, tool, round, value, unit)
+  results[key] = results[key] or {}
+  results[key][tool] = results[key][tool] or {}
+  if value then table.insert(results[key][tool], value) end
+  entries[#entries + 1] = { sc, key, tool, round, value, unit }
+end
+
+-- Why the last measurement of key by tool gave no value.
+local function note(key, tool, text)
+  text = tostring(text):gsub("[\t\n]", " ")
+  fails[key] = fails[key] or {}
+  fails[key][tool] = fails[key][tool] or {}
+  table.insert(fails[key][tool], text)
+  for i = #entries, 1, -1 do
+    local e = entries[i]
+    if e[2] == key and e[3] == tool then e[7] = text; break end
+  end
+end
+
+local function info(key, tool, text)
+  infos[key] = infos[key] or {}
+  infos[key][tool] = tostring(text):gsub("[\t\n]", " ")
+end
+
+local function med(key, tool)
+  return results[key] and results[key][tool] and median(results[key][tool])
+end
+
+-- Measures with fn(); on a failure waits for the engine and tries again (the engine may be
+-- shared), at most twice more. fn returns true, ... or false, reason.
+local function attempt(what, fn)
+  local last
+  for try = 1, args.smoke and 2 or 3 do
+    local r = table.pack(pcall(fn))
+    if r[1] and r[2] then return table.unpack(r, 2, r.n) end
+    last = r[1] and r[3] or r[2]
+    log("%s failed (try %d): %s", what, try, tostring(last))
+    wait_engine()
+  end
+  return false, last
+end
+
+------------------------------------------------------------------------------------------
+-- GNU time around a command: wall, user, sys, max RSS of that one process
+
+local function timed(argv, opts)
+  local tf, of, ef = TMP .. "/time", TMP .. "/out", TMP .. "/err"
+  os.remove(tf)
+  local script = ("timeout -k 5 %d /usr/bin/time -o %s -f '%%e %%U %%S %%M' %s < %s 2> %s | %s > %s; echo ${PIPESTATUS[0]} > %s.rc")
+    :format(cfg.timeout, tf, join(argv), q(opts.stdin or "/dev/null"), ef, opts.sink or "cat", of, tf)
+  bash(script)
+  local rc = tonumber(readfile(tf .. ".rc") or "")
+  local t = readfile(tf) or ""
+  local e, u, s, m = t:match("([%d.]+) ([%d.]+) ([%d.]+) (%d+)%s*$")
+  if rc == 124 or rc == 137 then return false, ("timed out after %d s"):format(cfg.timeout) end
+  if rc ~= 0 or not e then
+    local err = (readfile(ef) or ""):gsub("%s+$", ""):match("[^\n]*$")
+    return false, ("exit %s: %s"):format(tostring(rc), err)
+  end
+  return true, { wall = tonumber(e), cpu = tonumber(u) + tonumber(s), rss = tonumber(m), out = readfile(of) }
+end
+
+------------------------------------------------------------------------------------------
+-- 1. Output: N bytes out of a container, through a tty attach and a non-tty attach
+
+local function scenario_output(round)
+  local n = cfg.out_bytes
+  for _, tty in ipairs { true, false } do
+    local name = tty and "out_tty" or "out_notty"
+    for _, tool in ipairs(rotate(TOOLS, round - 1)) do
+      local argv = run_argv(tool, tty and { "-t" } or {}, { "head", "-c", tostring(n), "/dev/zero" })
+      local ok, r = attempt(name .. " " .. tool, function()
+        local ok, r = timed(argv, { sink = "wc -c" })
+        if not ok then return false, r end
+        local got = tonumber(r.out)
+        if got ~= n then return false, ("%s bytes arrived of %d"):format(tostring(got), n) end
+        return true, r
+      end)
+      if ok then
+        record(1, name .. "_wall", tool, round, r.wall, "s")
+        record(1, name .. "_cpu", tool, round, r.cpu, "s")
+        record(1, name .. "_rss", tool, round, r.rss, "KB")
+      else
+        for _, m in ipairs { "_wall", "_cpu", "_rss" } do
+          record(1, name .. m, tool, round, nil, "")
+          note(name .. m, tool, r)
+        end
+      end
+    end
+  end
+end
+
+------------------------------------------------------------------------------------------
+-- 2. Input: N bytes piped into md5sum in a container
+
+local input_file, input_md5
+local function scenario_input(round)
+  local n = cfg.in_bytes
+  if not input_file then
+    input_file = TMP .. "/input"
+    assert(bash(("head -c %d /dev/urandom > %s"):format(n, input_file)))
+    input_md5 = capture("md5sum < " .. input_file):match("^%x+")
+  end
+  -- `head -c N | md5sum` rather than a bare md5sum: Python dockerpty never half-closes the
+  -- attach socket when its stdin ends, so a bare md5sum would wait for ever under it.
+  local cmd = { "sh", "-c", ("head -c %d | md5sum"):format(n) }
+  for _, tool in ipairs(rotate(TOOLS, round - 1)) do
+    local ok, r = attempt("input " .. tool, function()
+      local ok, r = timed(run_argv(tool, { "-i" }, cmd), { stdin = input_file })
+      if not ok then return false, r end
+      local got = (r.out or ""):match("^%x+")
+      if got ~= input_md5 then return false, ("md5 %s, expected %s"):format(tostring(got), input_md5) end
+      return true, r
+    end)
+    for _, m in ipairs { "wall", "cpu", "rss" } do
+      record(2, "in_" .. m, tool, round, ok and r[m] or nil, m == "rss" and "KB" or "s")
+      if not ok then note("in_" .. m, tool, r) end
+    end
+  end
+end
+
+------------------------------------------------------------------------------------------
+-- 3. Start-up: run --rm -t busybox echo hi, to the first output byte and to the exit
+
+local function scenario_startup(round)
+  for _, tool in ipairs(rotate(TOOLS, round - 1)) do
+    local argv = run_argv(tool, { "-t" }, { "echo", "hi" })
+    local ok, r = attempt("startup " .. tool, function()
+      local t0 = bench.now()
+      local pid, fd = bench.spawn(argv, "/dev/null", TMP .. "/err")
+      local first, out = nil, {}
+      while true do
+        local d = bench.read(fd, cfg.timeout)
+        if d == nil then break end
+        if d == "" then bench.kill(pid, 9); bench.close(fd); bench.wait(pid); return false, "no output in time" end
+        first = first or bench.now()
+        out[#out + 1] = d
+      end
+      bench.close(fd)
+      local status = bench.wait(pid)
+      local t2 = bench.now()
+      out = table.concat(out)
+      if status ~= 0 or not out:find("hi", 1, true) then
+        return false, ("exit %d, output %q"):format(status, out)
+      end
+      return true, { first = first - t0, exit = t2 - t0 }
+    end)
+    record(3, "start_first", tool, round, ok and r.first or nil, "s")
+    record(3, "start_exit", tool, round, ok and r.exit or nil, "s")
+    if not ok then note("start_first", tool, r); note("start_exit", tool, r) end
+  end
+end
+
+------------------------------------------------------------------------------------------
+-- Sessions in a real pseudo-terminal
+
+local ICANON = 2
+local function pty_raw(p)
+  local l = tonumber(p:settings():match("l=(%d+)"))
+  return l and l & ICANON == 0
+end
+
+-- Reads from the pty until the output holds `want` `count` times; returns all it read.
+local function pty_expect(p, want, count, timeout)
+  local got, deadline = {}, bench.now() + timeout
+  local s = ""
+  while true do
+    local _, n = s:gsub(want:gsub("%p", "%%%0"), "")
+    if n >= (count or 1) then return s end
+    if bench.now() > deadline then return nil, ("waited %gs for %q; got %q"):format(timeout, want, s:sub(-200)) end
+    local d = p:read(0.2)
+    if d == nil then return nil, ("the session ended; it printed %q"):format(s:sub(-200)) end
+    got[#got + 1] = d
+    s = table.concat(got)
+  end
+end
+
+-- Starts argv in a pty and waits until it has the terminal raw and the session answers:
+-- "ready\r" typed into `cat` behind a tty comes back twice (the tty's echo, then cat).
+local function pty_session(argv)
+  local p = testpty.spawn(argv, 24, 80)
+  local deadline = bench.now() + 15
+  while not pty_raw(p) do
+    if p:wait(0) then local _, err = p:read(0); p:close(); return nil, "the client exited before its session began" end
+    if bench.now() > deadline then p:close(); return nil, "the terminal was never made raw" end
+    p:read(0.01)
+  end
+  p:write("ready\r")
+  local ok, err = pty_expect(p, "ready", 2, 15)
+  if not ok then p:close(); return nil, err end
+  while p:read(0.1) ~= "" do end -- let it settle
+  return p
+end
+
+------------------------------------------------------------------------------------------
+-- 4. Keystroke latency: single bytes typed into cat in an exec with a tty, each to its echo
+
+local function scenario_keys(round)
+  for _, tool in ipairs(rotate(TOOLS, round - 1)) do
+    local ok, r = attempt("keys " .. tool, function()
+      local box = helper("keys", { "busybox", "sleep", "86400" })
+      local p, err = pty_session(exec_argv(tool, true, box, { "cat" }))
+      if not p then return false, err end
+      local lat, line = {}, {}
+      for i = 1, cfg.keys do
+        local ch = string.char(97 + (i - 1) % 26)
+        local t0 = bench.now()
+        p:write(ch)
+        local got = ""
+        while not got:find(ch, 1, true) do
+          local d = p:read(5)
+          if d == nil or (d == "" and bench.now() - t0 > 5) then p:close(); return false, "no echo for key " .. i end
+          got = got .. d
+        end
+        lat[#lat + 1] = bench.now() - t0
+        line[#line + 1] = ch
+        if #line == 50 then -- end the line, not timed, so the tty's line buffer stays small
+          p:write("\r")
+          local okl, e = pty_expect(p, table.concat(line) .. "\r\n", 1, 10)
+          if not okl then p:close(); return false, e end
+          line = {}
+        end
+      end
+      p:write("\r\4")
+      p:wait(5)
+      p:close()
+      table.sort(lat)
+      return true, { p50 = percentile(lat, 50), p99 = percentile(lat, 99) }
+    end)
+    record(4, "key_p50", tool, round, ok and r.p50 * 1000 or nil, "ms")
+    record(4, "key_p99", tool, round, ok and r.p99 * 1000 or nil, "ms")
+    if not ok then note("key_p50", tool, r); note("key_p99", tool, r) end
+  end
+end
+
+------------------------------------------------------------------------------------------
+-- 5. Idle: an attached session where nothing happens; syscalls, CPU and wake-ups
+
+local function tasks(pid)
+  local p = io.popen("ls /proc/" .. pid .. "/task 2>/dev/null")
+  local t = {}
+  for l in p:lines() do t[#t + 1] = l end
+  p:close()
+  return t
+end
+
+-- CPU nanoseconds (schedstat) and context switches, summed over the process's threads.
+local function usage(pid)
+  local cpu, ctx, n = 0, 0, 0
+  for _, tid in ipairs(tasks(pid)) do
+    local base = "/proc/" .. pid .. "/task/" .. tid
+    local ss = readfile(base .. "/schedstat")
+    local st = readfile(base .. "/status")
+    if ss and st then
+      cpu = cpu + (tonumber(ss:match("^(%d+)")) or 0)
+      ctx = ctx + tonumber(st:match("voluntary_ctxt_switches:%s*(%d+)")) + tonumber(st:match("nonvoluntary_ctxt_switches:%s*(%d+)"))
+      n = n + 1
+    end
+  end
+  return cpu, ctx, n
+end
+
+-- strace -c -f over the process for d seconds: total calls, and the busiest syscalls.
+local function strace_count(pid, d)
+  local f = TMP .. "/strace"
+  os.remove(f)
+  bash(("timeout -s INT %g strace -c -f -p %d -o %s >/dev/null 2>&1"):format(d, pid, f))
+  local s = readfile(f)
+  if not s then return nil, "strace wrote nothing" end
+  local total, top = 0, {}
+  for l in s:gmatch("[^\n]+") do
+    local fields = {}
+    for w in l:gmatch("%S+") do fields[#fields + 1] = w end
+    if fields[#fields] == "total" then total = tonumber(fields[4]) or 0
+    elseif tonumber(fields[1]) and #fields >= 5 then top[#top + 1] = { fields[#fields], tonumber(fields[4]) } end
+  end
+  table.sort(top, function(a, b) return a[2] > b[2] end)
+  local names = {}
+  for i = 1, math.min(3, #top) do names[i] = top[i][1] .. " " .. top[i][2] end
+  return total, table.concat(names, ", ")
+end
+
+local idle_top = {}
+local function scenario_idle(round)
+  for _, tool in ipairs(rotate(TOOLS, round - 1)) do
+    local ok, r = attempt("idle " .. tool, function()
+      local box = helper("idle", { "-i", "-t", "busybox", "cat" })
+      local p, err = pty_session(attach_argv(tool, box))
+      if not p then return false, err end
+      local pid = p:pid()
+      bench.sleep(1)
+      local c0, x0 = usage(pid)
+      bench.sleep(cfg.idle_s)
+      local c1, x1, nthreads = usage(pid)
+      local calls, top = strace_count(pid, cfg.idle_s)
+      local alive = not p:wait(0)
+      if tool ~= "python" then p:write("\16\17") end -- ctrl-p ctrl-q: detach
+      p:wait(2)
+      p:close()
+      if not alive then return false, "the client ended during the idle time" end
+      if not calls then return false, top end
+      return true, { cpu = (c1 - c0) / 1e6, ctx = x1 - x0, calls = calls, top = top, threads = nthreads }
+    end)
+    record(5, "idle_cpu", tool, round, ok and r.cpu or nil, "ms")
+    record(5, "idle_wakeups", tool, round, ok and r.ctx or nil, "switches")
+    record(5, "idle_syscalls", tool, round, ok and r.calls or nil, "calls")
+    record(5, "idle_threads", tool, round, ok and r.threads or nil, "threads")
+    if ok then idle_top[tool] = r.top
+    else for _, k in ipairs { "idle_cpu", "idle_wakeups", "idle_syscalls", "idle_threads" } do note(k, tool, r) end end
+  end
+end
+
+------------------------------------------------------------------------------------------
+-- 6. Scale: N exec sessions pumped at once; every output intact
+
+local function seq_text(m)
+  local t = {}
+  for i = 1, m do t[i] = tostring(i) end
+  return table.concat(t, "\n") .. "\n"
+end
+
+local function scenario_scale(round)
+  local n, m = cfg.scale_n, cfg.scale_m
+  local expected = seq_text(m)
+  for _, tool in ipairs(rotate(TOOLS, round - 1)) do
+    local ok, r = attempt("scale " .. tool, function()
+      local box = helper("scale", { "busybox", "sleep", "86400" })
+      if tool == "ours" then
+        local ok, r = timed({ "lua5.4", "bench/scale.lua", box, tostring(n), tostring(m) }, {})
+        local out = ok and r.out or ""
+        local intact = tonumber(out:match("intact=(%d+)"))
+        if not intact then return false, ok and ("scale.lua printed " .. out) or r end
+        return true, { rss = tonumber(out:match("hwm_kb=(%d+)")), intact = intact, wall = r.wall, cpu = r.cpu }
+      end
+      -- One process per session, all at once, each under GNU time; their peak RSS summed.
+      local dir = TMP .. "/scale"
+      bash("rm -rf " .. dir .. " && mkdir -p " .. dir)
+      local lines = {}
+      for i = 1, n do
+        lines[#lines + 1] = ("/usr/bin/time -o %s/%d.t -f '%%M %%U %%S' %s > %s/%d.out 2> %s/%d.err &")
+          :format(dir, i, join(exec_argv(tool, false, box, { "seq", "1", tostring(m) })), dir, i, dir, i)
+      end
+      local t0 = bench.now()
+      bash(table.concat(lines, "\n") .. "\nwait")
+      local wall = bench.now() - t0
+      local rss, cpu, intact, broken = 0, 0, 0, nil
+      for i = 1, n do
+        local t = readfile(("%s/%d.t"):format(dir, i)) or ""
+        local kb, u, s = t:match("(%d+) ([%d.]+) ([%d.]+)%s*$")
+        rss = rss + (tonumber(kb) or 0)
+        cpu = cpu + (tonumber(u) or 0) + (tonumber(s) or 0)
+        local out = readfile(("%s/%d.out"):format(dir, i)) or ""
+        local status = t:match("non%-zero status (%d+)") or "0"
+        if out == expected and status == "0" then
+          intact = intact + 1
+        elseif not broken then
+          local lines = select(2, out:gsub("\n", ""))
+          broken = ("a broken session (round %d) printed %d of %d bytes, %d of %d lines, and exited %s; its last error line: %s")
+            :format(round, #out, #expected, lines, m, status,
+              (((readfile(("%s/%d.err"):format(dir, i)) or ""):gsub("%s+$", ""):match("[^\n]*$") or ""):sub(1, 160):gsub("^$", "(none)")))
+        end
+      end
+      if broken then info("scale_intact", tool, broken) end
+      return true, { rss = rss, intact = intact, wall = wall, cpu = cpu }
+    end)
+    record(6, "scale_rss", tool, round, ok and r.rss or nil, "KB")
+    record(6, "scale_intact", tool, round, ok and r.intact or nil, "sessions")
+    record(6, "scale_wall", tool, round, ok and r.wall or nil, "s")
+    record(6, "scale_cpu", tool, round, ok and r.cpu or nil, "s")
+    if not ok then for _, k in ipairs { "scale_rss", "scale_intact", "scale_wall", "scale_cpu" } do note(k, tool, r) end end
+    if tool ~= "ours" then
+      info("scale_rss", tool, ("%d processes, one per session: the sum of their peak RSS"):format(n))
+      info("scale_cpu", tool, ("%d processes: the sum of their CPU"):format(n))
+      info("scale_wall", tool, ("%d processes started at once"):format(n))
+    end
+  end
+end
+
+------------------------------------------------------------------------------------------
+-- 7. The pump's ceiling without the engine: bench/sink -> our pump -> /dev/null
+
+local function scenario_ceiling(round)
+  local n = cfg.sink_bytes
+  local sock = TMP .. "/sink.sock"
+  local ok, r = attempt("ceiling", function()
+    local sink = io.popen(("timeout %d build/bench/sink serve %s %d 2"):format(2 * cfg.timeout, sock, n))
+    assert(sink:read("l") == "ready", "the sink did not start")
+    local ours = capture(("timeout %d lua5.4 bench/pump_ceiling.lua %s %d"):format(cfg.timeout, sock, n))
+    local base = capture(("timeout %d build/bench/sink read %s"):format(cfg.timeout, sock))
+    sink:close()
+    local _, secs, cpu = ours:match("^(%d+) ([%d.]+) ([%d.]+)")
+    local bbytes, bsecs = base:match("^(%d+) ([%d.]+)")
+    if not secs then return false, "pump_ceiling.lua printed " .. ours end
+    if tonumber(bbytes) ~= n then return false, "the sink's baseline read " .. tostring(bbytes) .. " bytes" end
+    return true, { ours = n / tonumber(secs), cpu = tonumber(cpu), base = n / tonumber(bsecs) }
+  end)
+  record(7, "pump_rate", "ours", round, ok and r.ours / 1e9 or nil, "GB/s")
+  record(7, "pump_rate", "read-loop", round, ok and r.base / 1e9 or nil, "GB/s")
+  record(7, "pump_cpu", "ours", round, ok and r.cpu or nil, "s")
+  if not ok then note("pump_rate", "ours", r) end
+end
+
+------------------------------------------------------------------------------------------
+-- Run
+
+local SCENARIOS = {
+  { "output", scenario_output }, { "input", scenario_input }, { "startup", scenario_startup },
+  { "keys", scenario_keys }, { "idle", scenario_idle }, { "scale", scenario_scale },
+  { "ceiling", scenario_ceiling },
+}
+
+local function meminfo()
+  local kb = tonumber((readfile("/proc/meminfo") or ""):match("MemTotal:%s*(%d+)"))
+  return kb and ("%.1f GiB"):format(kb / 1024 / 1024) or "?"
+end
+
+local function loadavg() return (readfile("/proc/loadavg") or ""):match("^(%S+ %S+ %S+)") or "?" end
+
+local ok, err = true, nil
+if args.report then
+  -- Rebuild the report from a results.tsv: its header lines hold the settings and the
+  -- machine, its rows every measurement.
+  local f = assert(io.open(args.report))
+  for l in f:lines() do
+    local fields = {}
+    for x in (l .. "\t"):gmatch("([^\t]*)\t") do fields[#fields + 1] = x end
+    if fields[1] == "# meta" then meta[fields[2]] = fields[3]
+    elseif fields[1] == "# info" then info(fields[2], fields[3], fields[4])
+    elseif fields[1] == "# idle_top" then idle_top[fields[2]] = fields[3]
+    elseif tonumber(fields[1]) then
+      record(tonumber(fields[1]), fields[2], fields[3], tonumber(fields[4]), tonumber(fields[5]), fields[6])
+      if fields[7] and fields[7] ~= "" then note(fields[2], fields[3], fields[7]) end
+    end
+  end
+  f:close()
+  for k, v in pairs(cfg) do if meta["cfg." .. k] then cfg[k] = tonumber(meta["cfg." .. k]) or meta["cfg." .. k] end end
+  args.smoke = cfg.mode == "smoke"
+  ok, err = meta.stopped == nil, meta.stopped
+else
+  meta.date = os.date("!%Y-%m-%d %H:%M:%S UTC")
+  meta.load_before = loadavg()
+  local t_start = bench.now()
+  bash("mkdir -p " .. TMP)
+  wait_engine()
+  ok, err = pcall(function()
+    for round = 1, cfg.rounds do
+      for _, sc in ipairs(SCENARIOS) do
+        if wanted(sc[1]) then
+          log("round %d/%d: %s", round, cfg.rounds, sc[1])
+          if sc[1] ~= "ceiling" then wait_engine() end
+          sc[2](round)
+        end
+      end
+    end
+  end)
+  cleanup()
+  bash("rm -rf " .. TMP)
+  if not ok then log("stopped: %s", tostring(err)); meta.stopped = tostring(err):gsub("[\t\n]", " ") end
+  meta.elapsed = ("%.0f"):format(bench.now() - t_start)
+  meta.load_after = loadavg()
+  meta.machine = ("%s CPUs (`nproc`), %s, %s; kernel %s"):format(capture("nproc"), meminfo(),
+    (readfile("/proc/cpuinfo") or ""):match("model name%s*:%s*([^\n]+)") or "?", capture("uname -r"))
+  meta.engine = "Docker Engine " .. capture("docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}}, {{.Server.Os}}/{{.Server.Arch}})'")
+  meta.ours = ("dockerpty %s%s: `lua5.4 bin/dockerpty` (%s)"):format(capture("git rev-parse --short HEAD"),
+    capture("git status --porcelain -- src lua bin") ~= "" and " + uncommitted changes in src/lua/bin" or "", capture("lua5.4 -v"))
+  meta.docker = ("docker CLI %s (`%s`)"):format(capture("docker version --format '{{.Client.Version}}'"), capture("command -v docker"))
+  meta.python = ("python3-dockerpty %s, python3-docker %s, %s: `bench/py_dockerpty.py`"):format(
+    capture("dpkg-query -W -f '${Version}' python3-dockerpty"), capture("dpkg-query -W -f '${Version}' python3-docker"),
+    capture("/usr/bin/python3 -V"))
+  meta.command = "bench/run" .. (#arg > 0 and " " .. table.concat(arg, " ") or "")
+  for k, v in pairs(cfg) do meta["cfg." .. k] = tostring(v) end
+
+  local t = {}
+  local keys = {}
+  for k in pairs(meta) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do t[#t + 1] = ("# meta\t%s\t%s"):format(k, meta[k]) end
+  for key, by in pairs(infos) do for tool, text in pairs(by) do t[#t + 1] = ("# info\t%s\t%s\t%s"):format(key, tool, text) end end
+  for tool, text in pairs(idle_top) do t[#t + 1] = ("# idle_top\t%s\t%s"):format(tool, text) end
+  t[#t + 1] = "scenario\tmetric\ttool\tround\tvalue\tunit\tnote"
+  for _, e in ipairs(entries) do
+    t[#t + 1] = table.concat({ e[1], e[2], e[3], e[4], e[5] and ("%.6g"):format(e[5]) or "NA", e[6], e[7] or "" }, "\t")
+  end
+  writefile(OUT .. "/results.tsv", table.concat(t, "\n") .. "\n")
+end
+
+------------------------------------------------------------------------------------------
+-- Report
+
+local function kb_mb(kb) return kb and ("%.1f MB"):format(kb / 1024) end
+local FMT = {
+  s = function(v) return v and (v < 1 and ("%.0f ms"):format(v * 1000) or ("%.2f s"):format(v)) end,
+  ms = function(v) return v and ("%.2f ms"):format(v) end,
+  KB = kb_mb,
+  n = function(v) return v and ("%g"):format(v) end,
+  cpu_ms = function(v) return v and ("%.1f ms"):format(v) end,
+  gbs = function(v) return v and ("%.2f GB/s"):format(v) end,
+}
+
+local out_mb = cfg.out_bytes / MB
+local ROWS = {
+  { 1, "Output", ("%d MB out: `run --rm [-t] busybox head -c %d /dev/zero`, piped to `wc -c` (count checked); client process under GNU time")
+      :format(out_mb, cfg.out_bytes), {
+    { "out_tty_wall", "tty: wall", FMT.s }, { "out_tty_cpu", "tty: client CPU (user+sys)", FMT.s },
+    { "out_tty_rss", "tty: client peak RSS", FMT.KB },
+    { "out_notty_wall", "no tty: wall", FMT.s }, { "out_notty_cpu", "no tty: client CPU (user+sys)", FMT.s },
+    { "out_notty_rss", "no tty: client peak RSS", FMT.KB } } },
+  { 2, "Input", ("%d MB from a file: `run --rm -i busybox sh -c 'head -c %d | md5sum'` (md5 checked)")
+      :format(cfg.in_bytes / MB, cfg.in_bytes), {
+    { "in_wall", "wall", FMT.s }, { "in_cpu", "client CPU (user+sys)", FMT.s }, { "in_rss", "client peak RSS", FMT.KB } } },
+  { 3, "Start-up", "`run --rm -t busybox echo hi`, stdout a pipe: from fork to the first output byte, and to the exit", {
+    { "start_first", "to first byte", FMT.s }, { "start_exit", "to exit", FMT.s } } },
+  { 4, "Keystroke latency", ("%d single bytes typed into `cat` in `exec -it` (a real pty on our side), each timed to its echo")
+      :format(cfg.keys), {
+    { "key_p50", "p50", FMT.ms }, { "key_p99", "p99", FMT.ms } } },
+  { 5, "Idle", ("`attach` to a container running `cat` with a tty, in a pty, nothing typed: %g s measured from /proc (CPU from schedstat, wake-ups = context switches, all threads), then %g s under `strace -c -f`")
+      :format(cfg.idle_s, cfg.idle_s), {
+    { "idle_cpu", "CPU", FMT.cpu_ms }, { "idle_wakeups", "context switches (wake-ups)", FMT.n },
+    { "idle_syscalls", "system calls", FMT.n }, { "idle_threads", "threads", FMT.n } } },
+  { 6, "Scale", ("%d exec sessions of `seq 1 %d` (no tty) at once; outputs compared byte for byte. Ours: one process (`dockerpty.open` + `together`), its VmHWM; docker and python: %d processes at once, their peak RSS summed")
+      :format(cfg.scale_n, cfg.scale_m, cfg.scale_n), {
+    { "scale_rss", "peak RSS (total)", FMT.KB }, { "scale_intact", "sessions intact", FMT.n },
+    { "scale_wall", "wall", FMT.s }, { "scale_cpu", "client CPU (total)", FMT.s } } },
+}
+
+local function ratio(a, b)
+  if not a or not b then return "n/a" end
+  if b == 0 then return a == 0 and "1.00" or "∞" end
+  return ("%.2f"):format(a / b)
+end
+
+local function cell(key, tool, fmt)
+  local v = med(key, tool)
+  local f = fails[key] and fails[key][tool]
+  if v then
+    local mark = (infos[key] and infos[key][tool]) and "¹" or ""
+    if f then mark = mark .. (" (%d round%s failed)"):format(#f, #f == 1 and "" or "s") end
+    return fmt(v) .. mark
+  end
+  if not results[key] then return "not run" end
+  return "n/a" .. (f and (" (" .. f[#f]:gsub("|", "/"):gsub("\n", " ") .. ")") or "")
+end
+
+local md = {}
+local function w(fmt, ...) md[#md + 1] = select("#", ...) > 0 and fmt:format(...) or fmt end
+
+w("# dockerpty benchmark results")
+w("")
+w("Made by `%s` (%s mode: %d round%s, tools in rotating order within each round, medians of the rounds).",
+  meta.command or "bench/run", cfg.mode, cfg.rounds, cfg.rounds == 1 and "" or "s")
+if args.smoke then w("**Smoke run: small sizes, one round — a check that every scenario works, not a measurement.**") end
+w("")
+w("| | |")
+w("|---|---|")
+w("| date | %s (took %s s) |", meta.date or "?", meta.elapsed or "?")
+w("| machine | %s |", meta.machine or "?")
+w("| load average | %s before, %s after (1, 5, 15 min; the engine and this machine may be shared, and the scale scenario itself starts 2 × %d client processes) |",
+  meta.load_before or "?", meta.load_after or "?", cfg.scale_n)
+w("| engine | %s |", meta.engine or "?")
+w("| ours | %s |", meta.ours or "?")
+w("| docker | %s |", meta.docker or "?")
+w("| python | %s |", meta.python or "?")
+w("")
+w("Ratios are ours/docker and ours/python: below 1 means ours uses less (or is faster).")
+w("")
+
+for _, sc in ipairs(ROWS) do
+  local any = false
+  for _, r in ipairs(sc[4]) do if results[r[1]] then any = true end end
+  if any then
+    w("## %d. %s", sc[1], sc[2])
+    w("")
+    w(sc[3] .. ".")
+    w("")
+    w("| metric | ours | docker | python | ours/docker | ours/python |")
+    w("|---|---|---|---|---|---|")
+    for _, r in ipairs(sc[4]) do
+      local key, label, fmt = r[1], r[2], r[3]
+      if results[key] then
+        w("| %s | %s | %s | %s | %s | %s |", label, cell(key, "ours", fmt), cell(key, "docker", fmt), cell(key, "python", fmt),
+          ratio(med(key, "ours"), med(key, "docker")), ratio(med(key, "ours"), med(key, "python")))
+      end
+    end
+    local footnotes = {}
+    for _, r in ipairs(sc[4]) do
+      for _, tool in ipairs(TOOLS) do
+        local n = infos[r[1]] and infos[r[1]][tool]
+        if n and not footnotes[tool .. n] then
+          footnotes[tool .. n] = true
+          footnotes[#footnotes + 1] = ("¹ %s, %s: %s."):format(tool, r[2], n)
+        end
+        local f = fails[r[1]] and fails[r[1]][tool]
+        if f and med(r[1], tool) and not footnotes[tool .. f[1]] then
+          footnotes[tool .. f[1]] = true
+          footnotes[#footnotes + 1] = ("%s, a failed round: %s."):format(tool, f[1])
+        end
+      end
+    end
+    if #footnotes > 0 then w(""); for _, f in ipairs(footnotes) do w(f .. "  ") end end
+    if sc[1] == 5 and next(idle_top) then
+      w("")
+      local t = {}
+      for _, tool in ipairs(TOOLS) do if idle_top[tool] then t[#t + 1] = ("%s: %s"):format(tool, idle_top[tool] ~= "" and idle_top[tool] or "none") end end
+      w("Busiest system calls in the last round: %s.", table.concat(t, "; "))
+    end
+    if sc[1] == 2 then
+      w("")
+      w("A bare `md5sum` is not used because Python dockerpty never ends the container's input: at the end of its")
+      w("stdin it closes its `SocketIO` wrapper, which leaves the socket open, so `md5sum` waits for ever.")
+    end
+    w("")
+  end
+end
+
+if results.pump_rate then
+  w("## 7. The pump's ceiling without the engine")
+  w("")
+  w(("`bench/sink` answers an attach with `101 UPGRADED` on a unix socket and writes %d MiB of raw-stream bytes; "
+    .. "ours is `client:attach_socket` + `core.pump(stream, {stdout = /dev/null, tty = true})`, timed from the pump's start "
+    .. "to `\"end\"`. The baseline is the same sink read by a plain `read()` loop (64 KiB buffer) in C. "
+    .. "The docker CLI and Python dockerpty have no way to be pointed at a bare stream: n/a."):format(cfg.sink_bytes // MB))
+  w("")
+  w("| metric | ours | plain read() loop | ours/read-loop |")
+  w("|---|---|---|---|")
+  w("| bytes per second (10^9 B/s) | %s | %s | %s |", cell("pump_rate", "ours", FMT.gbs), cell("pump_rate", "read-loop", FMT.gbs),
+    ratio(med("pump_rate", "ours"), med("pump_rate", "read-loop")))
+  w("| client CPU for %d MiB | %s | | |", cfg.sink_bytes // MB, cell("pump_cpu", "ours", FMT.s))
+  w("")
+end
+
+-- Targets
+local targets = {}
+local function target(text, ok, figures)
+  local verdict = ok == nil and "not measured" or (ok and "**met**" or "**missed**")
+  targets[#targets + 1] = { text, verdict, figures or "" }
+end
+local function rel(key, limit, text, fmt)
+  local o, d = med(key, "ours"), med(key, "docker")
+  if not o or not d then return target(text, nil) end
+  target(text, o <= limit * d, ("ours %s, docker %s: ratio %.3f (limit %g)"):format(fmt(o), fmt(d), o / d, limit))
+end
+local per100 = 100 / out_mb
+local function cpu100(v) return ("%.3f s per 100 MB"):format(v * per100) end
+rel("out_tty_cpu", 0.1, "client CPU per 100 MB out ≤ 0.1 × docker's (tty)", cpu100)
+rel("out_notty_cpu", 0.1, "client CPU per 100 MB out ≤ 0.1 × docker's (no tty)", cpu100)
+rel("out_tty_rss", 0.25, "client peak RSS ≤ 0.25 × docker's (output, tty)", FMT.KB)
+rel("out_notty_rss", 0.25, "client peak RSS ≤ 0.25 × docker's (output, no tty)", FMT.KB)
+rel("start_first", 1, "start-up to first byte no slower than docker", FMT.s)
+rel("key_p99", 1, "keystroke echo p99 no slower than docker", FMT.ms)
+do
+  local calls, ctx, cpu = results.idle_syscalls and results.idle_syscalls.ours, results.idle_wakeups and results.idle_wakeups.ours,
+    results.idle_cpu and results.idle_cpu.ours
+  if calls and #calls > 0 then
+    local maxc, maxx = math.max(table.unpack(calls)), math.max(table.unpack(ctx))
+    target(("idle: no periodic wake-ups at all (%g s windows)"):format(cfg.idle_s), maxc == 0 and maxx == 0,
+      ("ours, worst round: %d system calls, %d context switches, %.1f ms CPU"):format(maxc, maxx, math.max(table.unpack(cpu))))
+  else
+    target("idle: no periodic wake-ups at all", nil)
+  end
+end
+do
+  local rss, intact = results.scale_rss and results.scale_rss.ours, results.scale_intact and results.scale_intact.ours
+  if rss and #rss > 0 then
+    local maxr, mini = math.max(table.unpack(rss)), math.min(table.unpack(intact))
+    target(("%d sessions: ≤ 20 MB RSS in total, every byte delivered"):format(cfg.scale_n),
+      maxr <= 20 * 1024 and mini == cfg.scale_n and #rss == cfg.rounds,
+      ("ours, worst round: %s peak RSS (limit 20.0 MB), %d of %d sessions intact, %d of %d rounds ran")
+        :format(kb_mb(maxr), mini, cfg.scale_n, #rss, cfg.rounds))
+  else
+    target("sessions: ≤ 20 MB RSS in total, every byte delivered", nil)
+  end
+end
+do
+  local r = med("pump_rate", "ours")
+  target("pump ceiling ≥ 2 GB/s between socket pairs", r and r >= 2, r and ("ours %.2f GB/s (%.2f GiB/s); a plain read() loop %.2f GB/s")
+    :format(r, r * 1e9 / 2 ^ 30, med("pump_rate", "read-loop") or 0))
+end
+
+w("## Targets")
+w("")
+if args.smoke then w("(Smoke sizes: the verdicts below are indicative only.)"); w("") end
+w("| target | verdict | figures |")
+w("|---|---|---|")
+for _, t in ipairs(targets) do w("| %s | %s | %s |", t[1], t[2], t[3]) end
+w("")
+w("Raw numbers, one row per measurement: `results.tsv`. Chart: `results.png` (each metric's median normalised to docker = 1, log scale).")
+w("")
+w("![results](results.png)")
+if not ok then w(""); w("**The run stopped early:** %s", tostring(err)) end
+
+writefile(OUT .. "/RESULTS.md", table.concat(md, "\n") .. "\n")
+
+-- Chart: the main metrics, normalised to docker = 1
+local CHART = {
+  { "out_tty_cpu", "output tty\\nCPU" }, { "out_tty_rss", "output tty\\npeak RSS" }, { "out_tty_wall", "output tty\\nwall" },
+  { "out_notty_cpu", "output no-tty\\nCPU" }, { "out_notty_rss", "output no-tty\\npeak RSS" }, { "out_notty_wall", "output no-tty\\nwall" },
+  { "in_cpu", "input\\nCPU" }, { "in_rss", "input\\npeak RSS" },
+  { "start_first", "start-up\\nfirst byte" }, { "start_exit", "start-up\\nexit" },
+  { "key_p50", "keystroke\\np50" }, { "key_p99", "keystroke\\np99" },
+  { "idle_cpu", "idle\\nCPU" }, { "scale_rss", "scale\\nRSS total" },
+}
+local dat, rowsn = { "# metric ours docker python (docker = 1)" }, 0
+for _, c in ipairs(CHART) do
+  local d = med(c[1], "docker")
+  if d and d > 0 then
+    local vals = {}
+    for _, tool in ipairs(TOOLS) do
+      local v = med(c[1], tool)
+      vals[#vals + 1] = v and ("%.4g"):format(math.max(v / d, 0.001)) or "NaN"
+    end
+    dat[#dat + 1] = ('"%s" %s'):format(c[2], table.concat(vals, " "))
+    rowsn = rowsn + 1
+  end
+end
+if rowsn > 0 then
+  local datfile = TMP .. ".chart.dat"
+  writefile(datfile, table.concat(dat, "\n") .. "\n")
+  local title = ("dockerpty vs docker CLI vs Python dockerpty (%s, %s): median, docker = 1, lower is better")
+    :format(cfg.mode, os.date("!%Y-%m-%d"))
+  if not bash(("gnuplot -e %s bench/chart.gp"):format(q(("datafile='%s'; outfile='%s/results.png'; charttitle='%s'")
+      :format(datfile, OUT, title)))) then
+    log("gnuplot failed")
+  end
+  os.remove(datfile)
+end
+log("wrote %s/RESULTS.md, %s/results.tsv, %s/results.png (the run took %s s)", OUT, OUT, OUT, meta.elapsed or "?")
+os.exit(ok and 0 or 1)
