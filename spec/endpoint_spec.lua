@@ -1,5 +1,6 @@
 -- Reading DOCKER_HOST and friends: a pure part, tested without an engine.
 local endpoint = require "dockerpty.endpoint"
+local helpers = require "helpers"
 
 local function env(t)
   return function(name) return t[name] end
@@ -73,7 +74,7 @@ describe("endpoint.resolve", function()
   it("uses TLS with the files in DOCKER_CERT_PATH when DOCKER_TLS_VERIFY is set", function()
     local dir = os.tmpname()
     os.remove(dir)
-    assert(os.execute("mkdir -p " .. dir .. " && touch " .. dir .. "/ca.pem " .. dir .. "/cert.pem " .. dir .. "/key.pem"))
+    assert(helpers.execute("mkdir -p " .. dir .. " && touch " .. dir .. "/ca.pem " .. dir .. "/cert.pem " .. dir .. "/key.pem"))
     local t = endpoint.resolve({}, env {
       DOCKER_HOST = "tcp://127.0.0.1", DOCKER_TLS_VERIFY = "1", DOCKER_CERT_PATH = dir })
     assert.equal("https://127.0.0.1:2376", t.base)

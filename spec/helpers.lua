@@ -43,6 +43,38 @@ local function shell_quote(s)
 end
 M.shell_quote = shell_quote
 
+-- The exit status of a shell command line, read the same way under every Lua: Lua 5.1 and
+-- LuaJIT give no status from p:close(), so the shell prints it after the output, behind a
+-- marker. A command killed by signal n gives 128 + n, as the shell reports it.
+local STATUS_MARK = "__dockerpty_spec_status="
+
+-- Runs cmd (a shell command line) through io.popen and returns its stdout and exit status.
+local function popen_status(cmd)
+  local p = assert(io.popen("( " .. cmd .. "\n)\nprintf '" .. STATUS_MARK .. "%d\\n' \"$?\""))
+  local all = p:read("*a")
+  p:close()
+  local out, status = all:match("^(.*)" .. STATUS_MARK .. "(%d+)\n$")
+  assert(out, "the shell printed no exit status: " .. all)
+  return out, tonumber(status)
+end
+M.popen_status = popen_status
+
+-- os.execute as Lua 5.2+ gives it, under every Lua: true, "exit", 0 on success; nil, "exit",
+-- code or nil, "signal", n otherwise. (Lua 5.1 and LuaJIT return the raw wait status.)
+function M.execute(cmd)
+  local ok, how, code = os.execute(cmd)
+  if type(ok) == "number" then
+    if ok % 256 == 0 then
+      code = math.floor(ok / 256) % 256
+      how = "exit"
+    else
+      how, code = "signal", ok % 128
+    end
+    ok = code == 0 and how == "exit" or nil
+  end
+  return ok, how, code
+end
+
 -- Runs a Lua chunk in a fresh interpreter with env (a table; false unsets a variable) set,
 -- from the checkout, with the built core on its path. Returns its output and exit status.
 function M.run_lua(code, env)
@@ -57,10 +89,7 @@ function M.run_lua(code, env)
   local prelude = ("package.path = './lua/?.lua;./lua/?/init.lua;' .. package.path; "
     .. "package.cpath = %q .. package.cpath; "):format(package.cpath:match("^[^;]*;"))
   parts[#parts + 1] = M.lua .. " -e " .. shell_quote(prelude .. code) .. " 2>&1"
-  local p = assert(io.popen(table.concat(parts, " ")))
-  local out = p:read("a")
-  local _, _, status = p:close()
-  return out, status
+  return popen_status(table.concat(parts, " "))
 end
 
 local Pty = {}
@@ -76,7 +105,7 @@ function Pty:expect(pattern, timeout, plain)
     if s then
       local caps = plain and {} or { self.out:match(pattern, self.pos) }
       self.pos = e + 1
-      if #caps > 0 then return table.unpack(caps) end
+      if #caps > 0 then return (table.unpack or unpack)(caps) end
       return self.out:sub(s, e)
     end
     local chunk = self.p:read(0.05)
@@ -148,11 +177,9 @@ function M.dockerpty(args, opts)
   for _, a in ipairs(args) do parts[#parts + 1] = shell_quote(a) end
   local err = os.tmpname()
   parts[#parts + 1] = "2>" .. err .. " <" .. (opts.stdin or "/dev/null")
-  local p = assert(io.popen(table.concat(parts, " ")))
-  local out = p:read("a")
-  local _, _, status = p:close()
+  local out, status = popen_status(table.concat(parts, " "))
   local f = assert(io.open(err))
-  local e = f:read("a")
+  local e = f:read("*a")
   f:close()
   os.remove(err)
   return out, e, status

@@ -59,7 +59,7 @@ describe("50 MB over the engine's TLS #engine", function()
   it("arrive byte-exact, and the end of stdin reaches the container", function()
     local c = helpers.engine { host = helpers.tls_host, tls_verify = true, cert_path = helpers.tls .. "/client" }
     local input = os.tmpname()
-    assert(os.execute("head -c 52428800 /dev/urandom > " .. input))
+    assert(helpers.execute("head -c 52428800 /dev/urandom > " .. input))
     local p = assert(io.popen("md5sum " .. input))
     local sum = p:read("*a"):match("^(%x+)")
     p:close()

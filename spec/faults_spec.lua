@@ -1,0 +1,111 @@
+-- Things going wrong under a session, against the real engine: the container dies or goes
+-- away, input ends early, resizes come in bursts or too late, sessions come and go by the
+-- thousand.
+local dockerpty = require "dockerpty"
+local helpers = require "helpers"
+
+local function session_program(call)
+  return ([[
+    local dockerpty = require "dockerpty"
+    local c = assert(dockerpty.client())
+    local code, err, kind = %s
+    io.stdout:write("\r\nRESULT:", tostring(code), ":", tostring(err), "\r\n")
+    io.stdout:flush()
+  ]]):format(call)
+end
+
+local function count_fds()
+  local p = assert(io.popen("ls /proc/self/fd 2>/dev/null | wc -l"))
+  local n = tonumber(p:read("*a"))
+  p:close()
+  return n
+end
+
+local function rss_kb()
+  local f = assert(io.open("/proc/self/status"))
+  local kb = tonumber(f:read("*a"):match("VmRSS:%s*(%d+)"))
+  f:close()
+  return kb
+end
+
+describe("faults #engine", function()
+  local c
+
+  setup(function() c = helpers.engine() end)
+  teardown(function()
+    if c then helpers.cleanup(c); c:close() end
+  end)
+
+  it("report a container killed under the session: 137", function()
+    local id = helpers.container(c, { Cmd = { "sh", "-c", "echo up; sleep 300" } })
+    local t = helpers.pty_lua(session_program(("dockerpty.start(c, %q)"):format(id)))
+    t:expect("up")
+    assert(c:kill(id, "SIGKILL"))
+    assert.equal("137:nil", t:expect("RESULT:([^\r]*)"))
+    t:wait()
+    t:close()
+  end)
+
+  it("end cleanly when the container is removed while attached", function()
+    local id = helpers.container(c, { Cmd = { "sh" }, Tty = true, OpenStdin = true })
+    local t = helpers.pty_lua(session_program(("dockerpty.start(c, %q)"):format(id)))
+    local before = t:settings()
+    t:expect("# ")
+    assert(c:remove_container(id, { force = true }))
+    local result = t:expect("RESULT:([^\r]*)")
+    assert.matches("^137:nil$", result)
+    t:wait()
+    assert.equal(before, t:settings())
+    t:close()
+  end)
+
+  it("take stdin that ends early, ten resizes at once, and a resize after the end", function()
+    local id = helpers.container(c, { Cmd = { "sh", "-c", "read x; echo got-$x; sleep 0.5; stty size" },
+      Tty = true, OpenStdin = true, StdinOnce = true })
+    local t = helpers.pty_lua(session_program(("dockerpty.start(c, %q)"):format(id)), { rows = 20, cols = 70 })
+    t:send("early\r")
+    t:expect("got%-early")
+    for i = 1, 10 do t:resize(20 + i, 70 + i) end
+    assert.equal("30 80", t:expect("(%d+ %d+)"))
+    t:expect("RESULT:0:nil")
+    t:wait()
+    t:close()
+    local ok, err, code = c:resize(id, 24, 80) -- the container has exited
+    assert.is_nil(ok)
+    assert.is_string(err)
+    assert.is_number(code)
+  end)
+
+  it("deliver megabytes with no newline", function()
+    local id = helpers.container(c, { Cmd = { "sh", "-c", "head -c 3145728 /dev/zero | tr '\\0' x" } })
+    local name = os.tmpname()
+    local f = assert(io.open(name, "wb"))
+    assert.equal(0, dockerpty.start(c, id, { stdout = f }))
+    f:close()
+    f = assert(io.open(name, "rb"))
+    local s = f:read("*a")
+    f:close()
+    os.remove(name)
+    assert.equal(3145728, #s)
+    assert.is_nil(s:find("[^x]"))
+  end)
+
+  it("open and close 1000 sessions with no growth in fds or memory", function()
+    local id = helpers.container(c, { Cmd = { "sleep", "300" } })
+    assert(c:start(id))
+    local function round(n)
+      for _ = 1, n do
+        local s = assert(dockerpty.open(c, { container = id, command = { "true" }, tty = false }))
+        assert.equal(0, s:wait({ timeout = 10 }), s:output())
+        s:close()
+      end
+      collectgarbage()
+      collectgarbage()
+    end
+    round(100)
+    local fds, rss = count_fds(), rss_kb()
+    round(900)
+    assert.equal(fds, count_fds())
+    assert.is_true(rss_kb() - rss < 2048, ("RSS grew from %d to %d kB"):format(rss, rss_kb()))
+  end)
+end)
