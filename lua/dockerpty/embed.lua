@@ -384,7 +384,6 @@ function Live:close()
     self.client:remove_container(self.container, { force = true })
   end
 end
-Live.__gc = nil
 
 -- together(sessions, fn) -> results: runs fn(session, i) for each session at once, each in a
 -- coroutine whose waits (expect, send, wait) yield to one poll over every session's fds.

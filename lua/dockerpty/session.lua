@@ -111,11 +111,11 @@ function Session:send(bytes)
   return self.stream:write(bytes)
 end
 
--- Shows a line to the user on the host terminal, outside the container's output.
+-- Shows a line to the user on the session's stdout, outside the container's output.
 function Session:print(msg)
-  local text = "\r\n[dockerpty] " .. tostring(msg) .. "\r\n"
-  io.stdout:write(text)
-  io.stdout:flush()
+  local out = self.out_file or io.stdout
+  out:write("\r\n[dockerpty] ", tostring(msg), "\r\n")
+  out:flush()
 end
 
 -- Ends the session as a detach: the container goes on.
