@@ -20,11 +20,13 @@ local function version_number(v)
 end
 M.version_number = version_number
 
+-- Raises a wrong argument as Lua's own functions do, blaming the caller of the checked function.
 local function check(cond, argn, fname, msg)
   if not cond then
     error(("bad argument #%d to '%s' (%s)"):format(argn, fname, msg), 3)
   end
 end
+M.check = check
 
 local function is_integer(v)
   return type(v) == "number" and v == math.floor(v)

@@ -15,9 +15,7 @@ local Live = {}
 Live.__index = Live
 M.Live = Live
 
-local function check(cond, argn, fname, msg)
-  if not cond then error(("bad argument #%d to '%s' (%s)"):format(argn, fname, msg), 3) end
-end
+local check = client_mod.check
 
 -- open(client, opts) -> session | nil, message, code. What it attaches to:
 --   {container = ref}                      a container, started if it is not running

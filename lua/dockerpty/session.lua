@@ -16,9 +16,7 @@ local Session = {}
 Session.__index = Session
 M.Session = Session
 
-local function check(cond, argn, fname, msg)
-  if not cond then error(("bad argument #%d to '%s' (%s)"):format(argn, fname, msg), 3) end
-end
+local check = client_mod.check
 
 -- "ctrl-p,ctrl-q" and a table of extra bindings into the pump's list and the Lua handlers.
 -- bindings: { ["ctrl-x"] = "detach" | function(session) }.
