@@ -8,17 +8,31 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dockerpty.h"
 #include "proto.h"
 
 #define PUMP "dockerpty.Pump"
-#define RAW_MAX (64 * 1024)
+#define RAW_MAX (256 * 1024)
 #define RAW_CAPTURE (16 * 1024) /* a host loop's session: smaller, as there may be hundreds */
 #define IN_MAX (64 * 1024)
+#define PIPE_CHUNK (64 * 1024) /* a pipe's default capacity */
 #define TTY_CHUNK 4096 /* a terminal takes small writes, so keys stay answered meanwhile */
 #define SYSERR_MAX 1024
+
+/*
+ * Output that streams in (reads of BULK_MIN bytes or more, BULK_STREAK times in a row) is
+ * read at most every BULK_WAIT_MS: the stream fills meanwhile, so one read, one write and
+ * one poll move a hundred kilobytes instead of the few the engine sends at a time, and the
+ * pump wakes a few hundred times a second, not thousands. Typed keys and signals still wake
+ * it at once; a read that finds less than BULK_MIN ends the hold. 3 ms is below what an eye
+ * can see, and short enough that the engine seldom finds the socket full.
+ */
+#define BULK_MIN 4096
+#define BULK_STREAK 2
+#define BULK_WAIT_MS 3
 
 enum { EV_NONE, EV_END, EV_DETACH, EV_KEY, EV_SIGNAL, EV_IDLE, EV_ERROR, EV_OUTPUT };
 
@@ -41,6 +55,9 @@ typedef struct {
 	size_t seg_len;
 	int seg_type;
 	int stream_wait, stream_eof;
+	int streak;  /* reads in a row of BULK_MIN bytes or more */
+	int holding; /* the stream is left to fill until hold_until */
+	struct timespec hold_until;
 	char syserr[SYSERR_MAX];
 	size_t syserr_len;
 
@@ -132,11 +149,16 @@ static int advance(pump *p, dp_stream *s)
 			if (k > 0) {
 				p->raw_len = (size_t)k;
 				p->raw_pos = 0;
+				p->streak = k >= BULK_MIN ? p->streak + 1 : 0;
+				/* a short read of a plain socket emptied it: the next read waits */
+				if ((size_t)k < p->raw_cap && !dp_stream_buffered(s))
+					p->stream_wait = 1;
 				moved = 1;
 			} else if (k == 0) {
 				p->stream_eof = 1;
 			} else if (k == DP_AGAIN) {
 				p->stream_wait = 1; /* TLS is drained too: poll can be trusted now */
+				p->streak = 0;
 			} else {
 				return fail(p, "stream", dp_stream_error(s));
 			}
@@ -209,11 +231,35 @@ static void flush_before_detach(pump *p, dp_stream *s)
 	}
 }
 
+/* Milliseconds left of the stream's hold, starting one if none runs; 0 once it is over. */
+static int hold_left(pump *p)
+{
+	struct timespec now;
+	long ms;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!p->holding) {
+		p->holding = 1;
+		p->hold_until = now;
+		p->hold_until.tv_nsec += BULK_WAIT_MS * 1000000L;
+		if (p->hold_until.tv_nsec >= 1000000000L) {
+			p->hold_until.tv_sec++;
+			p->hold_until.tv_nsec -= 1000000000L;
+		}
+	}
+	ms = (long)(p->hold_until.tv_sec - now.tv_sec) * 1000 +
+	     (p->hold_until.tv_nsec - now.tv_nsec + 999999) / 1000000;
+	if (ms > 0)
+		return (int)ms;
+	p->holding = 0;
+	return 0;
+}
+
 static int run(pump *p, dp_stream *s, int timeout_ms)
 {
 	for (;;) {
 		struct pollfd fds[5];
 		int nfds = 0, r, i_stream = -1, i_in = -1, i_out = -1, i_sig = -1;
+		int wait_ms = timeout_ms, hold = 0;
 		short ev = 0;
 		int e = advance(p, s);
 
@@ -226,8 +272,17 @@ static int run(pump *p, dp_stream *s, int timeout_ms)
 		if (e != EV_NONE)
 			return e;
 
-		if (p->stream_wait && p->seg_len == 0 && p->raw_pos == p->raw_len && !p->stream_eof)
-			ev |= POLLIN;
+		if (p->stream_wait && p->seg_len == 0 && p->raw_pos == p->raw_len && !p->stream_eof) {
+			/* a host loop's step (timeout 0) never holds: its poll would spin meanwhile */
+			if (p->streak >= BULK_STREAK && timeout_ms != 0 && (hold = hold_left(p)) == 0) {
+				p->stream_wait = 0;
+				continue;
+			}
+			if (hold && (timeout_ms < 0 || hold <= timeout_ms))
+				wait_ms = hold;
+			else if (!hold)
+				ev |= POLLIN;
+		}
 		if (p->send_wait)
 			ev |= POLLOUT;
 		if (ev) {
@@ -252,11 +307,13 @@ static int run(pump *p, dp_stream *s, int timeout_ms)
 		}
 		for (r = 0; r < nfds; r++)
 			fds[r].revents = 0;
-		r = poll(fds, (nfds_t)nfds, timeout_ms);
+		r = poll(fds, (nfds_t)nfds, wait_ms);
 		if (r < 0 && errno == EINTR)
 			continue; /* a signal's byte is in the pipe: the next poll sees it */
 		if (r < 0)
 			return fail(p, "poll", strerror(errno));
+		if (r == 0 && hold && wait_ms == hold)
+			continue; /* the hold is over: the next turn reads */
 		if (r == 0)
 			return EV_IDLE;
 		if (i_sig >= 0 && fds[i_sig].revents)
@@ -348,7 +405,7 @@ static int l_pump(lua_State *L)
 	p->out_fd[DP_STDERR] = opt_fd(L, "stderr");
 	for (i = 1; i < 3; i++) {
 		p->out_always[i] = always_ready(p->out_fd[i]);
-		p->out_chunk[i] = p->out_fd[i] >= 0 && isatty(p->out_fd[i]) ? TTY_CHUNK : RAW_MAX;
+		p->out_chunk[i] = p->out_fd[i] >= 0 && isatty(p->out_fd[i]) ? TTY_CHUNK : PIPE_CHUNK;
 	}
 	lua_getfield(L, 2, "tty");
 	p->tty = lua_toboolean(L, -1);

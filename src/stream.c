@@ -17,7 +17,8 @@
 #define STREAM "dockerpty.Stream"
 #define ERROR_BODY_MAX (64 * 1024)
 #define HANDSHAKE_TIMEOUT_MS 30000
-#define READ_MAX 65536 /* the most one read hands back */
+#define READ_MAX (256 * 1024) /* the most one read hands back to the pump */
+#define LUA_READ_MAX 65536     /* and to Lua's stream:read() */
 
 struct dp_stream {
 	CURL *curl; /* NULL once closed */
@@ -95,6 +96,13 @@ long dp_stream_read(dp_stream *s, char *buf, size_t n)
 	if (got == 0)
 		s->eof = 1;
 	return (long)got;
+}
+
+/* Whether a read may find bytes that poll() cannot see: TLS records held by the library,
+ * or what came in with the response head. Otherwise a short read emptied the socket. */
+int dp_stream_buffered(const dp_stream *s)
+{
+	return s->tls || s->early_pos < s->early_len;
 }
 
 long dp_stream_write(dp_stream *s, const char *buf, size_t n)
@@ -276,6 +284,8 @@ static int l_hijack(lua_State *L)
 		return 3;
 	s->tls = dp_transport_is_tls(t);
 	curl_easy_getinfo(s->curl, CURLINFO_ACTIVESOCKET, &s->fd);
+	/* libcurl hands back at most its buffer size per read, 16 KB unless told */
+	curl_easy_setopt(s->curl, CURLOPT_BUFFERSIZE, (long)READ_MAX);
 
 	lua_pushfstring(L,
 			"POST %s HTTP/1.%s\r\nHost: %s\r\nUser-Agent: dockerpty/" DP_VERSION "\r\n"
@@ -353,14 +363,14 @@ static int push_stream_error(lua_State *L, dp_stream *s)
 static int s_read(lua_State *L)
 {
 	dp_stream *s = dp_check_stream(L, 1);
-	lua_Integer max = luaL_optinteger(L, 2, READ_MAX);
+	lua_Integer max = luaL_optinteger(L, 2, LUA_READ_MAX);
 	int timeout = (int)luaL_optinteger(L, 3, 0);
-	char p[READ_MAX];
+	char p[LUA_READ_MAX];
 	long k;
 
 	luaL_argcheck(L, max > 0, 2, "must be positive");
-	if (max > READ_MAX)
-		max = READ_MAX;
+	if (max > LUA_READ_MAX)
+		max = LUA_READ_MAX;
 	k = dp_stream_read(s, p, (size_t)max);
 	/* "Again" from the transport means TLS holds nothing either: poll can be trusted. */
 	while (k == DP_AGAIN && timeout != 0 && dp_wait_fd(s->fd, POLLIN, timeout) > 0)
