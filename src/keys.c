@@ -56,6 +56,7 @@ int dp_keys_parse(const char *spec, size_t spec_len, unsigned char *out, char *b
 void dp_matcher_init(dp_matcher *m)
 {
 	memset(m, 0, sizeof *m);
+	m->first = -1;
 }
 
 int dp_matcher_add(dp_matcher *m, const unsigned char *seq, size_t len)
@@ -64,16 +65,24 @@ int dp_matcher_add(dp_matcher *m, const unsigned char *seq, size_t len)
 		return -1;
 	memcpy(m->seq[m->count], seq, len);
 	m->len[m->count] = len;
+	m->starts[seq[0]] = 1;
+	m->first = m->count == 0 || m->first == seq[0] ? seq[0] : -1;
 	return (int)m->count++;
 }
 
-static int starts_binding(const dp_matcher *m, unsigned char c)
+/* How many bytes from in[0..n) begin no binding. */
+static size_t plain_run(const dp_matcher *m, const unsigned char *in, size_t n)
 {
-	size_t i;
-	for (i = 0; i < m->count; i++)
-		if (m->seq[i][0] == c)
-			return 1;
-	return 0;
+	size_t run = 0;
+	if (m->count == 0)
+		return n;
+	if (m->first >= 0) {
+		const unsigned char *hit = memchr(in, m->first, n);
+		return hit ? (size_t)(hit - in) : n;
+	}
+	while (run < n && !m->starts[in[run]])
+		run++;
+	return run;
 }
 
 /* Whether held[] begins some binding. */
@@ -94,11 +103,10 @@ size_t dp_matcher_feed(dp_matcher *m, const unsigned char *in, size_t n, unsigne
 	*out_len = 0;
 	*match = -1;
 	while (used < n) {
-		size_t i, run = 0;
+		size_t i, run;
 		/* Nothing held: bytes that start no binding go straight through, in one copy. */
 		if (m->held_len == 0) {
-			while (used + run < n && !starts_binding(m, in[used + run]))
-				run++;
+			run = plain_run(m, in + used, n - used);
 			memcpy(out + *out_len, in + used, run);
 			*out_len += run;
 			used += run;

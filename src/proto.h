@@ -38,6 +38,8 @@ typedef struct {
 	unsigned char seq[DP_BINDINGS_MAX][DP_KEYS_MAX];
 	size_t len[DP_BINDINGS_MAX];
 	size_t count;
+	unsigned char starts[256]; /* 1 for a byte that begins some binding */
+	int first;                 /* that byte when only one begins them all, else -1 */
 	unsigned char held[DP_KEYS_MAX];
 	size_t held_len;
 } dp_matcher;
