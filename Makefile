@@ -29,24 +29,37 @@ CFLAGS += -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -Wall -Wextra -Werror $(PKG_C
 LDFLAGS += -shared
 LIBS += $(PKG_LIBS) -lm
 
+# SANITIZE=1: AddressSanitizer and UndefinedBehaviorSanitizer, any error fatal. The Lua
+# interpreters are not built with them, so scripts/test preloads their runtimes.
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+export SANITIZE
+endif
+
 TESTPTY := $(BUILD)/testpty.so
 
-.PHONY: all deps engine test unit run install clean fuzz bench bench-smoke
+.PHONY: all deps engine test unit run install clean fuzz bench bench-smoke lint valgrind FORCE
 
 all: $(CORE) $(TESTPTY)
 
-$(CORE): $(OBJECTS)
+$(CORE): $(OBJECTS) $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(OBJECTS) $(LIBS)
 
 # A helper the specs use to run programs in a pseudo-terminal; not installed.
-$(TESTPTY): spec/support/testpty.c src/compat.h
+$(TESTPTY): spec/support/testpty.c src/compat.h $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ $<
 
-$(BUILD)/obj/%.o: src/%.c $(HEADERS)
+$(BUILD)/obj/%.o: src/%.c $(HEADERS) $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Rewritten only when the flags change (SANITIZE=1 and back), so the objects follow them.
+$(BUILD)/flags: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $@
 
 deps:
 	@scripts/deps
@@ -65,6 +78,16 @@ test: engine
 run: engine
 	@$(MAKE) -s --no-print-directory all
 	@bin/dockerpty run -it --rm busybox sh
+
+# The integration specs with every Lua process under valgrind's memcheck: no invalid access,
+# no leak. (make test SANITIZE=1 runs every spec under ASan and UBSan.)
+valgrind: engine
+	@$(MAKE) -s --no-print-directory all
+	@scripts/valgrind
+
+# clang-tidy and cppcheck on src/, luacheck on the Lua: any finding fails.
+lint: deps
+	@scripts/lint
 
 unit: deps
 	@$(MAKE) -s --no-print-directory all

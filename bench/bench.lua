@@ -78,6 +78,11 @@ local function bash(script)
   return ok == true
 end
 
+if not bash("mkdir -p " .. q(OUT)) then
+  io.stderr:write("bench: cannot create the output directory ", OUT, "\n")
+  os.exit(2)
+end
+
 local function capture(cmd)
   local p = io.popen(cmd .. " 2>/dev/null")
   local s = p:read("a")
@@ -366,7 +371,7 @@ local function pty_session(argv)
   local p = testpty.spawn(argv, 24, 80)
   local deadline = bench.now() + 15
   while not pty_raw(p) do
-    if p:wait(0) then local _, err = p:read(0); p:close(); return nil, "the client exited before its session began" end
+    if p:wait(0) then p:close(); return nil, "the client exited before its session began" end
     if bench.now() > deadline then p:close(); return nil, "the terminal was never made raw" end
     p:read(0.01)
   end
@@ -539,9 +544,9 @@ local function scenario_scale(round)
         if out == expected and status == "0" then
           intact = intact + 1
         elseif not broken then
-          local lines = select(2, out:gsub("\n", ""))
+          local got_lines = select(2, out:gsub("\n", ""))
           broken = ("a broken session (round %d) printed %d of %d bytes, %d of %d lines, and exited %s; its last error line: %s")
-            :format(round, #out, #expected, lines, m, status,
+            :format(round, #out, #expected, got_lines, m, status,
               (((readfile(("%s/%d.err"):format(dir, i)) or ""):gsub("%s+$", ""):match("[^\n]*$") or ""):sub(1, 160):gsub("^$", "(none)")))
         end
       end
@@ -601,7 +606,7 @@ end
 
 local function loadavg() return (readfile("/proc/loadavg") or ""):match("^(%S+ %S+ %S+)") or "?" end
 
-local ok, err = true, nil
+local ok, err
 if args.report then
   -- Rebuild the report from a results.tsv: its header lines hold the settings and the
   -- machine, its rows every measurement.
@@ -618,7 +623,7 @@ if args.report then
     end
   end
   f:close()
-  for k, v in pairs(cfg) do if meta["cfg." .. k] then cfg[k] = tonumber(meta["cfg." .. k]) or meta["cfg." .. k] end end
+  for k in pairs(cfg) do if meta["cfg." .. k] then cfg[k] = tonumber(meta["cfg." .. k]) or meta["cfg." .. k] end end
   args.smoke = cfg.mode == "smoke"
   ok, err = meta.stopped == nil, meta.stopped
 else
@@ -815,8 +820,8 @@ end
 
 -- Targets
 local targets = {}
-local function target(text, ok, figures)
-  local verdict = ok == nil and "not measured" or (ok and "**met**" or "**missed**")
+local function target(text, met, figures)
+  local verdict = met == nil and "not measured" or (met and "**met**" or "**missed**")
   targets[#targets + 1] = { text, verdict, figures or "" }
 end
 local function rel(key, limit, text, fmt)

@@ -76,7 +76,7 @@ describe("faults #engine", function()
     assert.is_number(code)
   end)
 
-  it("deliver megabytes with no newline", function()
+  it("deliver megabytes with no newline #heavy", function()
     local id = helpers.container(c, { Cmd = { "sh", "-c", "head -c 3145728 /dev/zero | tr '\\0' x" } })
     local name = os.tmpname()
     local f = assert(io.open(name, "wb"))
@@ -90,7 +90,7 @@ describe("faults #engine", function()
     assert.is_nil(s:find("[^x]"))
   end)
 
-  it("open and close 1000 sessions with no growth in fds or memory", function()
+  it("open and close 1000 sessions with no growth in fds or memory #heavy", function()
     local id = helpers.container(c, { Cmd = { "sleep", "300" } })
     assert(c:start(id))
     local function round(n)
@@ -106,6 +106,10 @@ describe("faults #engine", function()
     local fds, rss = count_fds(), rss_kb()
     round(900)
     assert.equal(fds, count_fds())
-    assert.is_true(rss_kb() - rss < 2048, ("RSS grew from %d to %d kB"):format(rss, rss_kb()))
+    -- AddressSanitizer holds freed memory back on purpose (its quarantine), so memory is
+    -- measured in the plain run, where it means something.
+    if os.getenv("SANITIZE") ~= "1" then
+      assert.is_true(rss_kb() - rss < 2048, ("RSS grew from %d to %d kB"):format(rss, rss_kb()))
+    end
   end)
 end)

@@ -249,7 +249,7 @@ for _, ep in ipairs(endpoints) do
       assert.equal("line one\nline two\nEND\n", out)
     end)
 
-    it("delivers 20 MB of random output byte-exact", function()
+    it("delivers 20 MB of random output byte-exact #heavy", function()
       local code, out, err = run_start { Cmd = { "sh", "-c",
         "head -c 20971520 /dev/urandom > /r && md5sum < /r >&2 && cat /r" } }
       assert.equal(0, code)
@@ -262,7 +262,7 @@ for _, ep in ipairs(endpoints) do
       os.remove(name)
     end)
 
-    it("delivers 8 MB of random input byte-exact", function()
+    it("delivers 8 MB of random input byte-exact #heavy", function()
       local name = tmpfile()
       assert(helpers.execute("head -c 8388608 /dev/urandom > " .. name))
       local fin = assert(io.open(name, "rb"))
@@ -314,7 +314,7 @@ describe("sessions #engine", function()
     if c then helpers.cleanup(c); c:close() end
   end)
 
-  it("deliver the last bytes of 50 short-lived containers", function()
+  it("deliver the last bytes of 50 short-lived containers #heavy", function()
     for i = 1, 50 do
       local id = helpers.container(c, { Cmd = { "sh", "-c", "seq 1 2000; printf LAST-" .. i } })
       local out = tmpfile()
@@ -327,6 +327,49 @@ describe("sessions #engine", function()
       assert.equal(2000, select(2, text:gsub("\n", "")))
       c:remove_container(id)
     end
+  end)
+
+  it("start_created runs a container just made from its body, and --rm's goes", function()
+    local body = { Cmd = { "sh", "-c", "echo made and started; exit 5" }, HostConfig = { AutoRemove = true } }
+    local id = helpers.container(c, body)
+    local out = tmpfile()
+    local fo = assert(io.open(out, "wb"))
+    assert.equal(5, dockerpty.start_created(c, id, body, { stdout = fo }))
+    fo:close()
+    assert.equal("made and started\n", read_file(out))
+    os.remove(out)
+    local _, _, code = c:inspect_container(id)
+    assert.equal(404, code)
+    assert.has_error(function() dockerpty.start_created(c, id, "not a body") end)
+  end)
+
+  it("report a start the engine refuses, whether its answer or the stream's end comes first", function()
+    for _, tty in ipairs { false, true } do
+      local id = helpers.container(c, { Cmd = { "dockerpty-no-such-command" }, Tty = tty })
+      local code, err, kind = dockerpty.start(c, id, { stdout = io.open("/dev/null", "wb") })
+      assert.is_nil(code)
+      assert.matches('exec: "dockerpty%-no%-such%-command": executable file not found', err)
+      assert.is_number(kind)
+    end
+  end)
+
+  it("start_later and wait_later answer as start and wait would", function()
+    local id = helpers.container(c, { Cmd = { "sh", "-c", "exit 7" } })
+    local waiter = assert(c:wait_later(id))
+    local starter = assert(c:start_later(id))
+    assert.is_number(starter:fileno())
+    assert.is_true(starter:result())
+    assert.is_true(starter:poll())
+    assert.equal(7, assert(waiter:result()).StatusCode)
+    local bad = helpers.container(c, { Cmd = { "dockerpty-no-such-command" } })
+    local ok, err, code = assert(c:start_later(bad)):result()
+    assert.is_nil(ok)
+    assert.matches("executable file not found", err)
+    assert.equal(400, code)
+    ok, err, code = assert(c:start_later("dockerpty-no-such-container")):result()
+    assert.is_nil(ok)
+    assert.equal("No such container: dockerpty-no-such-container", err)
+    assert.equal(404, code)
   end)
 
   it("start_exec runs an exec made with exec_create", function()
@@ -415,7 +458,14 @@ describe("session hygiene #engine", function()
   end)
 
   it("wakes up for nothing while idle", function()
-    local t = helpers.pty_lua(session_program(("dockerpty.start(c, %q)"):format(shell())))
+    local t = helpers.pty_lua(session_program(("dockerpty.start(c, %q)"):format(shell())),
+      { rows = 30, cols = 100 })
+    t:expect("# ")
+    -- settled: the start's answer is in and the container's pty sized
+    for _ = 1, 50 do
+      t:send("stty size\r")
+      if t:expect("(%d+ %d+)") == "30 100" then break end
+    end
     t:expect("# ")
     local function switches()
       local f = assert(io.open("/proc/" .. t.p:pid() .. "/status"))

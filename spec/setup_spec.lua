@@ -21,6 +21,52 @@ describe("scripts/engine #engine", function()
     c:close()
   end)
 
+  -- Killing the engine leaves state that its next start cleans up, a fraction of a second per
+  -- container made since it last started, so this runs once, near the end of a pass.
+  it("comes back after the engine was killed under a session, which ends at once", function()
+    local c = helpers.engine()
+    local id = helpers.container(c, { Cmd = { "sh" }, Tty = true, OpenStdin = true, StopTimeout = 1 })
+    c:close()
+    local t = helpers.pty_lua(([[
+      local dockerpty = require "dockerpty"
+      local core = require "dockerpty.core"
+      local c = assert(dockerpty.client())
+      local code, err, kind = dockerpty.start(c, %q)
+      io.stdout:write("\r\nRESULT:", tostring(code), ":", tostring(err), ":", tostring(kind), "\r\n")
+    ]]):format(id))
+    local before = t:settings()
+    t:expect("# ")
+    local f = assert(io.open(helpers.state .. "/dockerd.pid"))
+    local pid = assert(tonumber(f:read("*a")))
+    f:close()
+    local core = require "dockerpty.core"
+    local t0 = core.monotime()
+    assert(helpers.execute("kill -9 " .. pid))
+    local result = t:expect("RESULT:([^\r]*)", 10)
+    local took = core.monotime() - t0
+    assert.same({ "exit", 0 }, { t:wait() })
+    assert.equal(before, t:settings())
+    t:close()
+    assert.is_true(took < 2, ("the session took %.1f s to end"):format(took))
+    assert.matches("^nil:.*unix:///var/run/docker%.sock.*:transport$", result)
+    assert.not_matches("traceback", result)
+
+    local out, status = sh("scripts/engine")
+    assert.equal(0, status, out)
+    c = helpers.engine()
+    local again = helpers.container(c, { Cmd = { "sh", "-c", "echo back; exit 4" } })
+    local tmp = os.tmpname()
+    local fo = assert(io.open(tmp, "wb"))
+    assert.equal(4, require("dockerpty").start(c, again, { stdout = fo }))
+    fo:close()
+    local fi = assert(io.open(tmp, "rb"))
+    assert.equal("back\n", fi:read("*a"))
+    fi:close()
+    os.remove(tmp)
+    helpers.cleanup(c)
+    c:close()
+  end)
+
   it("prints the variables for the TLS endpoint", function()
     local out, status = sh("scripts/engine env")
     assert.equal(0, status)

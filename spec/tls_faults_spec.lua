@@ -55,7 +55,7 @@ describe("TLS refusals #engine", function()
   end)
 end)
 
-describe("50 MB over the engine's TLS #engine", function()
+describe("50 MB over the engine's TLS #engine #heavy", function()
   it("arrive byte-exact, and the end of stdin reaches the container", function()
     local c = helpers.engine { host = helpers.tls_host, tls_verify = true, cert_path = helpers.tls .. "/client" }
     local input = os.tmpname()

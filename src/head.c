@@ -20,9 +20,8 @@ long dp_head_parse(const char *buf, size_t len, dp_head *h)
 	for (i = 0; i < len && !end; i++) {
 		if (buf[i] != '\n')
 			continue;
-		if (i >= 1 && buf[i - 1] == '\n')
-			end = i + 1;
-		else if (i >= 2 && buf[i - 1] == '\r' && buf[i - 2] == '\n')
+		if ((i >= 1 && buf[i - 1] == '\n') ||
+		    (i >= 2 && buf[i - 1] == '\r' && buf[i - 2] == '\n'))
 			end = i + 1;
 	}
 	if (!end)

@@ -12,8 +12,8 @@
 #include "dockerpty.h"
 
 #define TRANSPORT "dockerpty.Transport"
-#define HEAD_MAX (64 * 1024)
-#define BODY_MAX_DEFAULT (64 * 1024 * 1024)
+#define HEAD_MAX ((size_t)64 * 1024)
+#define BODY_MAX_DEFAULT ((size_t)64 * 1024 * 1024)
 
 /* A byte buffer that refuses to grow past max. */
 typedef struct {
@@ -62,7 +62,7 @@ static void buffer_reset(buffer *b)
 	b->len = 0;
 	b->overflow = 0;
 	/* A large response once should not pin its memory for the handle's life. */
-	if (b->cap > 1024 * 1024) {
+	if (b->cap > (size_t)1024 * 1024) {
 		free(b->data);
 		b->data = NULL;
 		b->cap = 0;
@@ -201,7 +201,7 @@ static int t_new(lua_State *L)
 	connect_timeout = opt_number(L, "connect_timeout", 30);
 	timeout = opt_number(L, "timeout", 0);
 	max_body = opt_number(L, "max_body", BODY_MAX_DEFAULT);
-	luaL_argcheck(L, max_body >= 1 && max_body <= (lua_Number)((size_t)-1 / 4), 1,
+	luaL_argcheck(L, max_body >= 1 && max_body <= (lua_Number)((size_t)-1 >> 2), 1,
 		      "max_body out of range");
 
 	/* Closed until every resource is held, so a failure half-way stays consistent. */

@@ -58,7 +58,7 @@ size_t dp_matcher_feed(dp_matcher *m, const unsigned char *in, size_t n, unsigne
 size_t dp_matcher_flush(dp_matcher *m, unsigned char *out);
 
 /* An HTTP/1.x response head. */
-#define DP_HEAD_MAX (16 * 1024)
+#define DP_HEAD_MAX ((size_t)16 * 1024)
 
 typedef struct {
 	int status;

@@ -15,10 +15,10 @@
 #include "proto.h"
 
 #define PUMP "dockerpty.Pump"
-#define RAW_MAX (256 * 1024)
-#define RAW_CAPTURE (16 * 1024) /* a host loop's session: smaller, as there may be hundreds */
-#define IN_MAX (64 * 1024)
-#define PIPE_CHUNK (64 * 1024) /* a pipe's default capacity */
+#define RAW_MAX ((size_t)256 * 1024)
+#define RAW_CAPTURE ((size_t)16 * 1024) /* a host loop's session: smaller, as there may be hundreds */
+#define IN_MAX ((size_t)64 * 1024)
+#define PIPE_CHUNK ((size_t)64 * 1024) /* a pipe's default capacity */
 #define TTY_CHUNK 4096 /* a terminal takes small writes, so keys stay answered meanwhile */
 #define SYSERR_MAX 1024
 
@@ -34,11 +34,12 @@
 #define BULK_STREAK 2
 #define BULK_WAIT_MS 3
 
-enum { EV_NONE, EV_END, EV_DETACH, EV_KEY, EV_SIGNAL, EV_IDLE, EV_ERROR, EV_OUTPUT };
+enum { EV_NONE, EV_END, EV_DETACH, EV_KEY, EV_SIGNAL, EV_IDLE, EV_ERROR, EV_OUTPUT, EV_WATCH };
 
 typedef struct {
 	int open;
 	int in_fd, out_fd[3], sig_fd; /* out_fd[DP_STDOUT], out_fd[DP_STDERR]; -1 for none */
+	int watch_fd;                 /* Lua's own fd to report when readable, or -1 */
 	int out_ready[3], out_always[3];
 	size_t out_chunk[3];
 	int tty;
@@ -257,8 +258,8 @@ static int hold_left(pump *p)
 static int run(pump *p, dp_stream *s, int timeout_ms)
 {
 	for (;;) {
-		struct pollfd fds[5];
-		int nfds = 0, r, i_stream = -1, i_in = -1, i_out = -1, i_sig = -1;
+		struct pollfd fds[6];
+		int nfds = 0, r, i_stream = -1, i_in = -1, i_out = -1, i_sig = -1, i_watch = -1;
 		int wait_ms = timeout_ms, hold = 0;
 		short ev = 0;
 		int e = advance(p, s);
@@ -305,6 +306,11 @@ static int run(pump *p, dp_stream *s, int timeout_ms)
 			fds[nfds].fd = p->sig_fd;
 			fds[nfds++].events = POLLIN;
 		}
+		if (p->watch_fd >= 0) {
+			i_watch = nfds;
+			fds[nfds].fd = p->watch_fd;
+			fds[nfds++].events = POLLIN;
+		}
 		for (r = 0; r < nfds; r++)
 			fds[r].revents = 0;
 		r = poll(fds, (nfds_t)nfds, wait_ms);
@@ -318,6 +324,8 @@ static int run(pump *p, dp_stream *s, int timeout_ms)
 			return EV_IDLE;
 		if (i_sig >= 0 && fds[i_sig].revents)
 			return EV_SIGNAL;
+		if (i_watch >= 0 && fds[i_watch].revents)
+			return EV_WATCH;
 		if (i_stream >= 0 && fds[i_stream].revents) {
 			if (fds[i_stream].revents & (POLLIN | POLLHUP | POLLERR))
 				p->stream_wait = 0;
@@ -368,8 +376,9 @@ static int always_ready(int fd)
 
 /*
  * pump(stream, {stdin = fd, stdout = fd, stderr = fd, tty = bool, signals = bool,
- *               capture = bool, keys = {{bytes, detach = bool}, ...}}) -> pump
- * With capture, output comes back from run() as events instead of going to the fds.
+ *               capture = bool, keys = {{bytes, detach = bool}, ...}, watch = fd}) -> pump
+ * With capture, output comes back from run() as events instead of going to the fds. A watch
+ * fd is one of Lua's own, reported by run() when it can be read (p:watch() changes it).
  */
 static int l_pump(lua_State *L)
 {
@@ -389,6 +398,7 @@ static int l_pump(lua_State *L)
 	dp_demux_init(&p->demux);
 	dp_matcher_init(&p->keys);
 	p->in_fd = opt_fd(L, "stdin");
+	p->watch_fd = opt_fd(L, "watch");
 	lua_getfield(L, 2, "capture");
 	p->capture = lua_toboolean(L, -1);
 	lua_pop(L, 1);
@@ -439,7 +449,8 @@ static int l_pump(lua_State *L)
 
 /*
  * p:run([timeout_ms]) -> "end", [engine error] | "detach" | "key", index | "signal"
- *                      | "output", bytes, stream (with capture) | "idle" | nil, message
+ *                      | "output", bytes, stream (with capture) | "watch" | "idle"
+ *                      | nil, message
  * With no timeout it waits as long as it takes; 0 makes one non-blocking step.
  */
 static int p_run(lua_State *L)
@@ -474,6 +485,7 @@ static int p_run(lua_State *L)
 		p->seg_len = 0;
 		return 3;
 	case EV_IDLE: lua_pushliteral(L, "idle"); return 1;
+	case EV_WATCH: lua_pushliteral(L, "watch"); return 1;
 	default:
 		lua_pushnil(L);
 		lua_pushstring(L, p->err);
@@ -513,8 +525,19 @@ static int p_fds(lua_State *L)
 		ADD(p->out_fd[p->seg_type], "w");
 	if (p->sig_fd >= 0)
 		ADD(p->sig_fd, "r");
+	if (p->watch_fd >= 0)
+		ADD(p->watch_fd, "r");
 #undef ADD
 	return 1;
+}
+
+/* p:watch([fd]): the fd run() reports when readable; none without one. */
+static int p_watch(lua_State *L)
+{
+	pump *p = check_pump(L);
+	p->watch_fd = lua_isnoneornil(L, 2) ? -1 : (int)luaL_checkinteger(L, 2);
+	luaL_argcheck(L, p->watch_fd >= -1, 2, "not a file descriptor");
+	return 0;
 }
 
 static int p_close(lua_State *L)
@@ -535,6 +558,7 @@ void dp_pump_open(lua_State *L)
 	static const luaL_Reg methods[] = {
 		{"run", p_run},
 		{"fds", p_fds},
+		{"watch", p_watch},
 		{"close", p_close},
 		{NULL, NULL},
 	};

@@ -15,9 +15,9 @@
 #include "proto.h"
 
 #define STREAM "dockerpty.Stream"
-#define ERROR_BODY_MAX (64 * 1024)
+#define ERROR_BODY_MAX ((size_t)64 * 1024)
 #define HANDSHAKE_TIMEOUT_MS 30000
-#define READ_MAX (256 * 1024) /* the most one read hands back to the pump */
+#define READ_MAX ((size_t)256 * 1024) /* the most one read hands back to the pump */
 #define LUA_READ_MAX 65536     /* and to Lua's stream:read() */
 
 struct dp_stream {
@@ -249,12 +249,14 @@ static void read_error_body(dp_stream *s, luaL_Buffer *b, size_t have, long long
 }
 
 /*
- * hijack(transport, target, [body, [content_type, [upgrade]]])
+ * hijack(transport, target, [body, [content_type, [upgrade, [defer]]]])
  *   -> stream, {status=, content_type=}
  *    | nil, message, code                  (the connection failed)
  *    | nil, body, status, content_type     (the engine refused: an HTTP error answer)
  * With upgrade false it is a plain HTTP/1.0 POST whose answer's body runs to the end of the
- * stream: how a wait is registered now and its result read later.
+ * stream: how a wait is registered now and its result read later. With defer too it returns
+ * once the request is sent, {} for the head, and the stream's bytes are the whole answer,
+ * head included: a request, such as a start, whose answer is read while other work goes on.
  */
 static int l_hijack(lua_State *L)
 {
@@ -264,6 +266,7 @@ static int l_hijack(lua_State *L)
 	const char *body = luaL_optlstring(L, 3, NULL, &body_len);
 	const char *ctype = luaL_optstring(L, 4, body ? "application/json" : "text/plain");
 	int upgrade = lua_isnoneornil(L, 5) || lua_toboolean(L, 5);
+	int defer = !upgrade && lua_toboolean(L, 6);
 	const char *req;
 	size_t req_len;
 	char *buf;
@@ -302,6 +305,10 @@ static int l_hijack(lua_State *L)
 		return 3;
 	}
 	lua_pop(L, 1);
+	if (defer) {
+		lua_newtable(L);
+		return 2;
+	}
 
 	buf = malloc(DP_HEAD_MAX + 4096);
 	if (!buf)

@@ -255,7 +255,7 @@ function COMMANDS.run.handler(client, opts, args, env)
     io.stdout:write(id, "\n")
     return 0
   end
-  local status, serr, kind = dockerpty.start(client, id, {
+  local status, serr, kind = dockerpty.start_created(client, id, body, {
     interactive = opts.interactive == true, detach_keys = keys, sig_proxy = opts["sig-proxy"],
   })
   if not status and opts.rm and serr ~= "detached" then

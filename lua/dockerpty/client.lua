@@ -313,7 +313,11 @@ function Waiter:poll(block)
     self.parts[#self.parts + 1] = data
   end
   self.stream:close()
-  local doc, jerr = core.json_decode(table.concat(self.parts))
+  local body = table.concat(self.parts)
+  if body == "" then
+    return nil, ("lost the engine at %s: it closed the connection before telling the container's exit code"):format(self.endpoint), "transport"
+  end
+  local doc, jerr = core.json_decode(body)
   if type(doc) ~= "table" then return nil, ("%s from wait"):format(jerr or "no answer"), "json" end
   self.answer = doc
   return doc
@@ -339,7 +343,68 @@ function Client:wait_later(id, condition)
   local stream, herr, hcode = refused_or(core.hijack(self.transport,
     "/v" .. v .. "/containers/" .. escape(id) .. "/wait" .. q, nil, nil, false))
   if not stream then return nil, herr, hcode end
-  return setmetatable({ stream = stream, parts = {} }, Waiter)
+  return setmetatable({ stream = stream, parts = {}, endpoint = self.endpoint }, Waiter)
+end
+
+local ANSWER_MAX = 1024 * 1024
+
+local Starter = {}
+Starter.__index = Starter
+
+-- Reads what has come of the engine's answer; with block, until it is whole. Then:
+-- true (started, or running already) | false while it is still to come | nil, message, code.
+function Starter:poll(block)
+  if self.done then return self.done[1], self.done[2], self.done[3] end
+  while true do
+    local data, err = self.stream:read(65536, block and -1 or 0)
+    if data == false then return false end
+    if data == nil then
+      if err then return self:finish(nil, err, "transport") end
+      break
+    end
+    self.size = self.size + #data
+    if self.size > ANSWER_MAX then
+      return self:finish(nil, ("%s answered a start with more than %d bytes"):format(self.endpoint, ANSWER_MAX), "too_large")
+    end
+    self.parts[#self.parts + 1] = data
+  end
+  local answer = table.concat(self.parts)
+  local n, status, head = core.parse_head(answer)
+  if not n or n == 0 or head.chunked then
+    return self:finish(nil, ("%s answered a start with something other than HTTP/1.0"):format(self.endpoint), "transport")
+  end
+  if status >= 400 or (status >= 300 and status ~= 304) then
+    return self:finish(nil, engine_message(status, answer:sub(n + 1), { ["content-type"] = head.content_type }), status)
+  end
+  return self:finish(true)
+end
+
+function Starter:finish(ok, err, code)
+  self.stream:close()
+  self.done = { ok, err, code }
+  return ok, err, code
+end
+
+-- The engine's answer, waiting for it: true | nil, message, code.
+function Starter:result()
+  return self:poll(true)
+end
+
+function Starter:fileno() return self.stream:fileno() end
+function Starter:close() self.stream:close() end
+Starter.__close = Starter.close
+
+-- start_later(id) -> starter: sends the start on a connection of its own and returns at
+-- once, so the container's first output can be pumped while the engine is still answering.
+-- starter:poll() and starter:result() give what start() would.
+function Client:start_later(id)
+  check_id(id, 1, "start_later")
+  local v, err, code = self:negotiate()
+  if not v then return nil, err, code end
+  local stream, serr, scode = core.hijack(self.transport,
+    "/v" .. v .. "/containers/" .. escape(id) .. "/start", nil, nil, false, true)
+  if not stream then return nil, serr, scode end
+  return setmetatable({ stream = stream, parts = {}, size = 0, endpoint = self.endpoint }, Starter)
 end
 
 -- attach_socket(id, {stdin=, stdout=, stderr=, logs=, stream=, detach_keys=}) -> stream

@@ -36,6 +36,7 @@ end
 -- demuxer() -> d; d:feed(bytes) -> {{type, bytes}, ...}: 1 stdout, 2 stderr, 3 engine error.
 M.demuxer = core.demux
 M.start = session.start
+M.start_created = session.start_created
 M.exec_command = session.exec_command
 M.start_exec = session.start_exec
 M.DEFAULT_DETACH_KEYS = session.DEFAULT_DETACH_KEYS

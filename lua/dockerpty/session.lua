@@ -127,6 +127,7 @@ function Session:close()
   if self.signals_on then core.signals(false); self.signals_on = false end
   if self.pump then self.pump:close(); self.pump = nil end
   if self.stream then self.stream:close(); self.stream = nil end
+  if self.starter then self.starter:close(); self.starter = nil end
 end
 Session.__close = Session.close
 Session.__gc = Session.close
@@ -151,6 +152,18 @@ function Session:on_signals()
   return true
 end
 
+-- The start's answer has come, or some of it: once whole, true or nil, message, code.
+function Session:on_started()
+  local ok, err, code = self.starter:poll()
+  if ok == false then return false end
+  self.pump:watch(nil)
+  self.starter:close()
+  self.starter = nil
+  if not ok then return nil, err, code end
+  if self.follow then self:follow_size(false) end
+  return true
+end
+
 -- Pumps until the stream ends or the user detaches: "end" | "detached" | nil, message, code.
 function Session:pump_loop()
   while true do
@@ -162,8 +175,16 @@ function Session:pump_loop()
       f:write(arg)
       f:flush()
       if self.recorder then self.recorder:output(arg) end
+    elseif ev == "watch" then
+      local ok, err, code = self:on_started()
+      if ok == nil then return nil, err, code end
     elseif ev == "end" then
       if arg then return nil, "engine error: " .. arg, "engine" end
+      if self.starter then
+        -- the output ended before the start's answer came: a failed start ends it too
+        local ok, err, code = self.starter:result()
+        if not ok then return nil, err, code end
+      end
       return "end"
     elseif ev == "detach" then
       return "detached"
@@ -242,40 +263,35 @@ local function engine_detach_keys(opts)
   return opts.detach_keys ~= "" and (opts.detach_keys or M.DEFAULT_DETACH_KEYS) or nil
 end
 
--- start(client, container, opts) -> exit code | nil, "detached" | nil, message, code
--- Attaches to the container, starts it if it is not running, and pumps until it ends.
-function M.start(client, container, opts)
-  check_client(client, "start")
-  check(type(container) == "string" and container ~= "", 2, "start", "a container name or id expected")
-  opts = opts or {}
-  check(type(opts) == "table", 3, "start", "table expected")
-  local info, err, code = client:inspect_container(container)
-  if not info then return nil, err, code end
-  local cfg = info.Config
+-- Attaches to a container known by what start() needs of it, starts it if it is not running,
+-- and pumps until it ends.
+local function start_known(client, known, opts)
   local self, serr, scode = new_session(client, opts, {
-    container = info.Id,
-    tty = cfg.Tty == true,
-    attach_stdin = opts.interactive ~= false and cfg.OpenStdin == true,
+    container = known.id,
+    tty = known.tty,
+    attach_stdin = opts.interactive ~= false and known.open_stdin,
   })
   if not self then return nil, serr, scode end
   -- Registered first, so the exit code is this run's even if the engine removes the
   -- container (AutoRemove) the moment it ends.
-  local waiter, werr, wcode = client:wait_later(info.Id,
-    info.HostConfig and info.HostConfig.AutoRemove == true and "removed" or "next-exit")
+  local waiter, werr, wcode = client:wait_later(known.id, known.auto_remove and "removed" or "next-exit")
   if not waiter then return nil, werr, wcode end
-  local stream, herr, hcode = client:attach_socket(info.Id, {
+  local stream, herr, hcode = client:attach_socket(known.id, {
     stdin = self.attach_stdin, logs = opts.logs, detach_keys = engine_detach_keys(opts),
   })
   if not stream then waiter:close(); return nil, herr, hcode end
   self.stream = stream
 
-  local running = info.State.Running == true
   local res, rerr, rcode = run(self, function(s)
-    if not running then
-      local ok, e, c = client:start(s.container)
-      if not ok then return nil, e, c end
+    if known.running then
+      if s.follow then s:follow_size(true) end
+      return true
     end
-    if s.follow then s:follow_size(running) end
+    -- Pumped while the engine starts it: the first output is not held up by the answer.
+    local starter, e, c = client:start_later(s.container)
+    if not starter then return nil, e, c end
+    s.starter = starter
+    s.pump:watch(starter:fileno())
     return true
   end)
   if res ~= "end" then
@@ -286,6 +302,38 @@ function M.start(client, container, opts)
   local w, err2, code2 = waiter:result()
   if not w then return nil, err2, code2 end
   return w.StatusCode
+end
+
+local function check_start(client, container, opts, fname, opts_argn)
+  check_client(client, fname)
+  check(type(container) == "string" and container ~= "", 2, fname, "a container name or id expected")
+  opts = opts or {}
+  check(type(opts) == "table", opts_argn, fname, "table expected")
+  return opts
+end
+
+-- start(client, container, opts) -> exit code | nil, "detached" | nil, message, code
+-- Attaches to the container, starts it if it is not running, and pumps until it ends.
+function M.start(client, container, opts)
+  opts = check_start(client, container, opts, "start", 3)
+  local info, err, code = client:inspect_container(container)
+  if not info then return nil, err, code end
+  return start_known(client, {
+    id = info.Id, tty = info.Config.Tty == true, open_stdin = info.Config.OpenStdin == true,
+    auto_remove = info.HostConfig and info.HostConfig.AutoRemove == true,
+    running = info.State.Running == true,
+  }, opts)
+end
+
+-- start_created(client, id, body, opts): start() for a container this process has just
+-- created from body (what create_container was given), so nothing needs inspecting.
+function M.start_created(client, id, body, opts)
+  opts = check_start(client, id, opts, "start_created", 4)
+  check(type(body) == "table", 3, "start_created", "the create body expected")
+  return start_known(client, {
+    id = id, tty = body.Tty == true, open_stdin = body.OpenStdin == true,
+    auto_remove = body.HostConfig and body.HostConfig.AutoRemove == true, running = false,
+  }, opts)
 end
 
 -- The exit code of an exec once the engine has noticed that it ended.
