@@ -296,41 +296,86 @@ local function hijack(self, target, body)
   return refused_or(core.hijack(self.transport, "/v" .. v .. target, body))
 end
 
-local Waiter = {}
-Waiter.__index = Waiter
+local ANSWER_MAX = 1024 * 1024
 
--- Reads what has come; with block, until the answer is whole. The answer once whole:
--- {StatusCode =, Error =} | false while it is still to come | nil, message, code.
-function Waiter:poll(block)
-  if self.answer then return self.answer end
+-- An answer read later, on a connection of its own: each class's poll() makes sense of it.
+local function answer_class()
+  local class = {}
+  class.__index = class
+  -- The engine's answer, waiting for it.
+  function class:result() return self:poll(true) end
+  function class:fileno() return self.stream:fileno() end
+  function class:close() self.stream:close() end
+  class.__close = class.close
+  return class
+end
+
+local function new_answer(class, stream, where)
+  return setmetatable({ stream = stream, parts = {}, size = 0, endpoint = where }, class)
+end
+
+-- Reads what has come; with block, until the engine closes the connection. Returns the
+-- whole answer then, false while it is still to come, or nil, message, code.
+local function read_answer(self, block)
   while true do
     local data, err = self.stream:read(65536, block and -1 or 0)
     if data == false then return false end
     if data == nil then
+      self.stream:close()
       if err then return nil, err, "transport" end
-      break
+      return table.concat(self.parts)
+    end
+    self.size = self.size + #data
+    if self.size > ANSWER_MAX then
+      self.stream:close()
+      return nil, ("%s answered with more than %d bytes"):format(self.endpoint, ANSWER_MAX), "too_large"
     end
     self.parts[#self.parts + 1] = data
   end
-  self.stream:close()
-  local body = table.concat(self.parts)
+end
+
+-- Keeps what poll() came to, so asking again gives it again.
+local function settle(self, ok, err, code)
+  self.done = { ok, err, code }
+  return ok, err, code
+end
+
+local Waiter = answer_class()
+
+-- Reads what has come; with block, until the answer is whole. The answer once whole:
+-- {StatusCode =, Error =} | false while it is still to come | nil, message, code.
+function Waiter:poll(block)
+  if self.done then return self.done[1], self.done[2], self.done[3] end
+  local body, err, code = read_answer(self, block)
+  if body == false then return false end
+  if not body then return settle(self, nil, err, code) end
   if body == "" then
-    return nil, ("lost the engine at %s: it closed the connection before telling the container's exit code"):format(self.endpoint), "transport"
+    return settle(self, nil, ("lost the engine at %s: it closed the connection before telling the container's exit code")
+      :format(self.endpoint), "transport")
   end
   local doc, jerr = core.json_decode(body)
-  if type(doc) ~= "table" then return nil, ("%s from wait"):format(jerr or "no answer"), "json" end
-  self.answer = doc
-  return doc
+  if type(doc) ~= "table" then return settle(self, nil, ("%s from wait"):format(jerr or "no answer"), "json") end
+  return settle(self, doc)
 end
 
--- The engine's answer, waiting for it: {StatusCode =, Error =} | nil, message, code.
-function Waiter:result()
-  return self:poll(true)
-end
+local Starter = answer_class()
 
-function Waiter:fileno() return self.stream:fileno() end
-function Waiter:close() self.stream:close() end
-Waiter.__close = Waiter.close
+-- Reads what has come of the engine's answer; with block, until it is whole. Then:
+-- true (started, or running already) | false while it is still to come | nil, message, code.
+function Starter:poll(block)
+  if self.done then return self.done[1], self.done[2], self.done[3] end
+  local answer, err, code = read_answer(self, block)
+  if answer == false then return false end
+  if not answer then return settle(self, nil, err, code) end
+  local n, status, head = core.parse_head(answer)
+  if not n or n == 0 or head.chunked then
+    return settle(self, nil, ("%s answered a start with something other than HTTP/1.0"):format(self.endpoint), "transport")
+  end
+  if status >= 400 or (status >= 300 and status ~= 304) then
+    return settle(self, nil, engine_message(status, answer:sub(n + 1), { ["content-type"] = head.content_type }), status)
+  end
+  return settle(self, true)
+end
 
 -- wait_later(id, [condition]) -> waiter: the wait is registered with the engine when this
 -- returns, so an exit that comes next, even before waiter:result() is called, is not missed.
@@ -343,56 +388,9 @@ function Client:wait_later(id, condition)
   local stream, herr, hcode = refused_or(core.hijack(self.transport,
     "/v" .. v .. "/containers/" .. escape(id) .. "/wait" .. q, nil, nil, false))
   if not stream then return nil, herr, hcode end
-  return setmetatable({ stream = stream, parts = {}, endpoint = self.endpoint }, Waiter)
+  return new_answer(Waiter, stream, self.endpoint)
 end
 
-local ANSWER_MAX = 1024 * 1024
-
-local Starter = {}
-Starter.__index = Starter
-
--- Reads what has come of the engine's answer; with block, until it is whole. Then:
--- true (started, or running already) | false while it is still to come | nil, message, code.
-function Starter:poll(block)
-  if self.done then return self.done[1], self.done[2], self.done[3] end
-  while true do
-    local data, err = self.stream:read(65536, block and -1 or 0)
-    if data == false then return false end
-    if data == nil then
-      if err then return self:finish(nil, err, "transport") end
-      break
-    end
-    self.size = self.size + #data
-    if self.size > ANSWER_MAX then
-      return self:finish(nil, ("%s answered a start with more than %d bytes"):format(self.endpoint, ANSWER_MAX), "too_large")
-    end
-    self.parts[#self.parts + 1] = data
-  end
-  local answer = table.concat(self.parts)
-  local n, status, head = core.parse_head(answer)
-  if not n or n == 0 or head.chunked then
-    return self:finish(nil, ("%s answered a start with something other than HTTP/1.0"):format(self.endpoint), "transport")
-  end
-  if status >= 400 or (status >= 300 and status ~= 304) then
-    return self:finish(nil, engine_message(status, answer:sub(n + 1), { ["content-type"] = head.content_type }), status)
-  end
-  return self:finish(true)
-end
-
-function Starter:finish(ok, err, code)
-  self.stream:close()
-  self.done = { ok, err, code }
-  return ok, err, code
-end
-
--- The engine's answer, waiting for it: true | nil, message, code.
-function Starter:result()
-  return self:poll(true)
-end
-
-function Starter:fileno() return self.stream:fileno() end
-function Starter:close() self.stream:close() end
-Starter.__close = Starter.close
 
 -- start_later(id) -> starter: sends the start on a connection of its own and returns at
 -- once, so the container's first output can be pumped while the engine is still answering.
@@ -404,7 +402,7 @@ function Client:start_later(id)
   local stream, serr, scode = core.hijack(self.transport,
     "/v" .. v .. "/containers/" .. escape(id) .. "/start", nil, nil, false, true)
   if not stream then return nil, serr, scode end
-  return setmetatable({ stream = stream, parts = {}, size = 0, endpoint = self.endpoint }, Starter)
+  return new_answer(Starter, stream, self.endpoint)
 end
 
 -- attach_socket(id, {stdin=, stdout=, stderr=, logs=, stream=, detach_keys=}) -> stream
