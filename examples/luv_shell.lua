@@ -84,8 +84,10 @@ local ok, err = pcall(function()
   end)
   for i = 1, #sessions do sessions[i]:step(); refresh(i); rewatch(i) end
   uv.run()
-  stdin:stop(); stdin:close()
-  winch:stop(); winch:close()
+  -- every handle closed, and the loop run until their close callbacks are done: a handle
+  -- still in the loop when Lua exits would be freed under it
+  uv.walk(function(h) if not h:is_closing() then h:close() end end)
+  uv.run()
 end)
 mode:restore()
 for _, s in ipairs(sessions) do s:close() end

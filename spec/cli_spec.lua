@@ -311,8 +311,12 @@ describe("dockerpty ps #engine", function()
     local out, err, status = dp { "ps", "-a", "--filter", "name=dockerpty-spec-ps" }
     assert.equal(0, status, err)
     local header, row = out:match("^([^\n]*)\n([^\n]*)\n$")
-    assert.equal("CONTAINER ID   IMAGE     COMMAND                  CREATED                  STATUS    PORTS     NAMES", header)
     assert.matches("^" .. id:sub(1, 12) .. "   busybox   \"sh %-c 'sleep 300; e…\"   .- ago%s+Created%s+dockerpty%-spec%-ps$", row)
+    -- as docker's, the CREATED column is as wide as its widest entry ("Less than a second ago")
+    local created = row:match("…\"   (.- ago)")
+    assert.equal("CONTAINER ID   IMAGE     COMMAND                  "
+      .. ("%-" .. math.max(#"CREATED", #created) + 3 .. "s"):format("CREATED")
+      .. "STATUS    PORTS     NAMES", header)
     out = dp { "ps", "-q", "-a", "-f", "name=dockerpty-spec-ps" }
     assert.equal(id:sub(1, 12) .. "\n", out)
     out = dp { "ps", "-q", "-f", "name=dockerpty-spec-ps" }
