@@ -24,15 +24,18 @@
 
 /*
  * Output that streams in (reads of BULK_MIN bytes or more, BULK_STREAK times in a row) is
- * read at most every BULK_WAIT_MS: the stream fills meanwhile, so one read, one write and
- * one poll move a hundred kilobytes instead of the few the engine sends at a time, and the
- * pump wakes a few hundred times a second, not thousands. Typed keys and signals still wake
- * it at once; a read that finds less than BULK_MIN ends the hold. 3 ms is below what an eye
- * can see, and short enough that the engine seldom finds the socket full.
+ * read after a hold of a few milliseconds: the stream fills meanwhile, so one read, one write and one
+ * poll move a hundred kilobytes instead of the few the engine sends at a time, and the pump
+ * wakes a few hundred times a second, not thousands. Typed keys and signals still wake it
+ * at once; a read that finds less than BULK_MIN ends the hold. A hold lasts as long as
+ * BULK_BYTES take to come at the rate the last read saw, so the socket never fills and the
+ * sender never waits (a sender faster than that gets no hold at all), and BULK_WAIT_MS at
+ * most, which is below what an eye can see. A capture buffer is too small to hold for.
  */
 #define BULK_MIN 4096
 #define BULK_STREAK 2
 #define BULK_WAIT_MS 3
+#define BULK_BYTES (128LL * 1024)
 
 enum { EV_NONE, EV_END, EV_DETACH, EV_KEY, EV_SIGNAL, EV_IDLE, EV_ERROR, EV_OUTPUT, EV_WATCH };
 
@@ -57,6 +60,8 @@ typedef struct {
 	int seg_type;
 	int stream_wait, stream_eof;
 	int streak;  /* reads in a row of BULK_MIN bytes or more */
+	int hold_ms; /* how long a hold lasts: the time BULK_BYTES take to come, BULK_WAIT_MS at most */
+	struct timespec last_read;
 	int holding; /* the stream is left to fill until hold_until */
 	struct timespec hold_until;
 	char syserr[SYSERR_MAX];
@@ -119,6 +124,19 @@ static int next_segment(pump *p)
 	return EV_NONE;
 }
 
+/* The hold that lets BULK_BYTES gather at the rate at which k bytes came since the last read. */
+static void note_rate(pump *p, size_t k)
+{
+	struct timespec now;
+	long long ns;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = (long long)(now.tv_sec - p->last_read.tv_sec) * 1000000000LL +
+	     (now.tv_nsec - p->last_read.tv_nsec);
+	p->last_read = now;
+	ns = ns / (long long)k * BULK_BYTES; /* the time BULK_BYTES take */
+	p->hold_ms = ns >= BULK_WAIT_MS * 1000000LL ? BULK_WAIT_MS : (int)(ns / 1000000);
+}
+
 /* Moves every byte that can move without waiting. Returns an event, or EV_NONE. */
 static int advance(pump *p, dp_stream *s)
 {
@@ -151,6 +169,7 @@ static int advance(pump *p, dp_stream *s)
 				p->raw_len = (size_t)k;
 				p->raw_pos = 0;
 				p->streak = k >= BULK_MIN ? p->streak + 1 : 0;
+				note_rate(p, (size_t)k);
 				/* a short read of a plain socket emptied it: the next read waits */
 				if ((size_t)k < p->raw_cap && !dp_stream_buffered(s))
 					p->stream_wait = 1;
@@ -241,7 +260,7 @@ static int hold_left(pump *p)
 	if (!p->holding) {
 		p->holding = 1;
 		p->hold_until = now;
-		p->hold_until.tv_nsec += BULK_WAIT_MS * 1000000L;
+		p->hold_until.tv_nsec += p->hold_ms * 1000000L;
 		if (p->hold_until.tv_nsec >= 1000000000L) {
 			p->hold_until.tv_sec++;
 			p->hold_until.tv_nsec -= 1000000000L;
@@ -275,7 +294,8 @@ static int run(pump *p, dp_stream *s, int timeout_ms)
 
 		if (p->stream_wait && p->seg_len == 0 && p->raw_pos == p->raw_len && !p->stream_eof) {
 			/* a host loop's step (timeout 0) never holds: its poll would spin meanwhile */
-			if (p->streak >= BULK_STREAK && timeout_ms != 0 && (hold = hold_left(p)) == 0) {
+			if (p->streak >= BULK_STREAK && p->hold_ms > 0 && p->raw_cap >= RAW_MAX &&
+			    timeout_ms != 0 && (hold = hold_left(p)) == 0) {
 				p->stream_wait = 0;
 				continue;
 			}
