@@ -91,7 +91,7 @@ describe("faults #engine", function()
   end)
 
   it("open and close 1000 sessions with no growth in fds or memory #heavy", function()
-    local id = helpers.container(c, { Cmd = { "sleep", "300" } })
+    local id = helpers.container(c, { Cmd = { "sleep", "3600" } })
     assert(c:start(id))
     local function round(n)
       for _ = 1, n do

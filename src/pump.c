@@ -170,9 +170,6 @@ static int advance(pump *p, dp_stream *s)
 				p->raw_pos = 0;
 				p->streak = k >= BULK_MIN ? p->streak + 1 : 0;
 				note_rate(p, (size_t)k);
-				/* a short read of a plain socket emptied it: the next read waits */
-				if ((size_t)k < p->raw_cap && !dp_stream_buffered(s))
-					p->stream_wait = 1;
 				moved = 1;
 			} else if (k == 0) {
 				p->stream_eof = 1;

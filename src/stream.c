@@ -98,13 +98,6 @@ long dp_stream_read(dp_stream *s, char *buf, size_t n)
 	return (long)got;
 }
 
-/* Whether a read may find bytes that poll() cannot see: TLS records held by the library,
- * or what came in with the response head. Otherwise a short read emptied the socket. */
-int dp_stream_buffered(const dp_stream *s)
-{
-	return s->tls || s->early_pos < s->early_len;
-}
-
 long dp_stream_write(dp_stream *s, const char *buf, size_t n)
 {
 	size_t sent = 0;
