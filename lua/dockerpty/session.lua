@@ -287,6 +287,13 @@ local function start_known(client, known, opts)
       if s.follow then s:follow_size(true) end
       return true
     end
+    if s.follow then
+      -- A terminal's size is set before the first prompt can be answered.
+      local ok, e, c = client:start(s.container)
+      if not ok then return nil, e, c end
+      s:follow_size(false)
+      return true
+    end
     -- Pumped while the engine starts it: the first output is not held up by the answer.
     local starter, e, c = client:start_later(s.container)
     if not starter then return nil, e, c end
