@@ -298,22 +298,6 @@ end
 
 local ANSWER_MAX = 1024 * 1024
 
--- An answer read later, on a connection of its own: each class's poll() makes sense of it.
-local function answer_class()
-  local class = {}
-  class.__index = class
-  -- The engine's answer, waiting for it.
-  function class:result() return self:poll(true) end
-  function class:fileno() return self.stream:fileno() end
-  function class:close() self.stream:close() end
-  class.__close = class.close
-  return class
-end
-
-local function new_answer(class, stream, where)
-  return setmetatable({ stream = stream, parts = {}, size = 0, endpoint = where }, class)
-end
-
 -- Reads what has come; with block, until the engine closes the connection. Returns the
 -- whole answer then, false while it is still to come, or nil, message, code.
 local function read_answer(self, block)
@@ -334,48 +318,59 @@ local function read_answer(self, block)
   end
 end
 
--- Keeps what poll() came to, so asking again gives it again.
-local function settle(self, ok, err, code)
-  self.done = { ok, err, code }
-  return ok, err, code
+-- An answer read later, on a connection of its own; interpret(self, answer) makes sense of
+-- the whole answer: result | nil, message, code.
+local function answer_class(interpret)
+  local class = {}
+  class.__index = class
+  -- Reads what has come; with block, until the answer is whole. Then what interpret made of
+  -- it, kept so that asking again gives it again; false while it is still to come.
+  function class:poll(block)
+    if not self.done then
+      local answer, err, code = read_answer(self, block)
+      if answer == false then return false end
+      if answer then
+        self.done = { interpret(self, answer) }
+      else
+        self.done = { nil, err, code }
+      end
+    end
+    return self.done[1], self.done[2], self.done[3]
+  end
+  -- The engine's answer, waiting for it.
+  function class:result() return self:poll(true) end
+  function class:fileno() return self.stream:fileno() end
+  function class:close() self.stream:close() end
+  class.__close = class.close
+  return class
 end
 
-local Waiter = answer_class()
+local function new_answer(class, stream, where)
+  return setmetatable({ stream = stream, parts = {}, size = 0, endpoint = where }, class)
+end
 
--- Reads what has come; with block, until the answer is whole. The answer once whole:
--- {StatusCode =, Error =} | false while it is still to come | nil, message, code.
-function Waiter:poll(block)
-  if self.done then return self.done[1], self.done[2], self.done[3] end
-  local body, err, code = read_answer(self, block)
-  if body == false then return false end
-  if not body then return settle(self, nil, err, code) end
+-- A wait's answer: {StatusCode =, Error =} | nil, message, code.
+local Waiter = answer_class(function(self, body)
   if body == "" then
-    return settle(self, nil, ("lost the engine at %s: it closed the connection before telling the container's exit code")
-      :format(self.endpoint), "transport")
+    return nil, ("lost the engine at %s: it closed the connection before telling the container's exit code")
+      :format(self.endpoint), "transport"
   end
   local doc, jerr = core.json_decode(body)
-  if type(doc) ~= "table" then return settle(self, nil, ("%s from wait"):format(jerr or "no answer"), "json") end
-  return settle(self, doc)
-end
+  if type(doc) ~= "table" then return nil, ("%s from wait"):format(jerr or "no answer"), "json" end
+  return doc
+end)
 
-local Starter = answer_class()
-
--- Reads what has come of the engine's answer; with block, until it is whole. Then:
--- true (started, or running already) | false while it is still to come | nil, message, code.
-function Starter:poll(block)
-  if self.done then return self.done[1], self.done[2], self.done[3] end
-  local answer, err, code = read_answer(self, block)
-  if answer == false then return false end
-  if not answer then return settle(self, nil, err, code) end
+-- A start's answer: true (started, or running already) | nil, message, code.
+local Starter = answer_class(function(self, answer)
   local n, status, head = core.parse_head(answer)
   if not n or n == 0 or head.chunked then
-    return settle(self, nil, ("%s answered a start with something other than HTTP/1.0"):format(self.endpoint), "transport")
+    return nil, ("%s answered a start with something other than HTTP/1.0"):format(self.endpoint), "transport"
   end
   if status >= 400 or (status >= 300 and status ~= 304) then
-    return settle(self, nil, engine_message(status, answer:sub(n + 1), { ["content-type"] = head.content_type }), status)
+    return nil, engine_message(status, answer:sub(n + 1), { ["content-type"] = head.content_type }), status
   end
-  return settle(self, true)
-end
+  return true
+end)
 
 -- wait_later(id, [condition]) -> waiter: the wait is registered with the engine when this
 -- returns, so an exit that comes next, even before waiter:result() is called, is not missed.
