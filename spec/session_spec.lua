@@ -276,7 +276,7 @@ for _, ep in ipairs(endpoints) do
     end)
 
     it("replays earlier output with logs", function()
-      local id = helpers.container(c, { Cmd = { "sh", "-c", "echo early; sleep 1; echo late" } })
+      local id = helpers.container(c, { Cmd = { "sh", "-c", "echo early; sleep 4; echo late" } })
       assert(c:start(id))
       local out = tmpfile()
       local fo = assert(io.open(out, "wb"))
