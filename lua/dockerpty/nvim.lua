@@ -42,6 +42,19 @@ local function win_size(win)
   return api.nvim_win_get_height(win), api.nvim_win_get_width(win)
 end
 
+-- A step of the session soon, from the editor's main loop; once however often it is asked for.
+-- Never a step at once from a terminal callback: its output would go into the terminal while
+-- the terminal is still parsing the bytes that made it answer (a cursor position report).
+local function wake(state)
+  if state.scheduled then return end
+  state.scheduled = true
+  for _, p in ipairs(state.polls) do p:stop() end
+  vim.schedule(function()
+    state.scheduled = false
+    state.pump()
+  end)
+end
+
 -- Watches the session's fds with uv poll handles, made anew after every step, so that no
 -- handle outlives the fd it watches.
 local function watch(state)
@@ -53,16 +66,7 @@ local function watch(state)
   if state.closed then return end
   for _, w in ipairs(state.session:fds()) do
     local h = uv.new_poll(w[1])
-    local events = w[2] == "rw" and "rw" or w[2]
-    h:start(events, function()
-      if state.scheduled then return end
-      state.scheduled = true
-      for _, p in ipairs(state.polls) do p:stop() end
-      vim.schedule(function()
-        state.scheduled = false
-        state.pump()
-      end)
-    end)
+    h:start(w[2], function() wake(state) end)
     state.polls[#state.polls + 1] = h
   end
 end
@@ -85,7 +89,7 @@ function M.open(spec, title)
     on_input = function(_, _, _, data)
       if state.session and not state.session.ended then
         state.session:write(data)
-        state.pump()
+        wake(state)
       end
     end,
   })
@@ -127,7 +131,7 @@ function M.open(spec, title)
     local r, c = win_size(w)
     if not session.size or session.size[1] ~= r or session.size[2] ~= c then
       session:resize(r, c)
-      state.pump()
+      wake(state)
     end
   end
   local events = { "VimResized", "WinScrolled", "BufWinEnter", "WinEnter" }

@@ -10,20 +10,35 @@ end
 vim.cmd("runtime plugin/dockerpty.lua")
 vim.o.columns, vim.o.lines = 100, 30
 
+local function text(buf)
+  return table.concat(api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
+end
+
+-- What the plugin's sessions are doing, for a timeout's message.
+local function sessions_state()
+  local lines = {}
+  for b, st in pairs(require("dockerpty.nvim").sessions) do
+    local se, fds = st.session, {}
+    local ready = require("dockerpty.core").poll(se:fds(), 0)
+    for _, w in ipairs(se:fds()) do fds[#fds + 1] = w[1] .. w[2] .. (ready[w[1]] and " ready" or "") end
+    lines[#lines + 1] = ("buffer %d: ended=%s stream_ended=%s scheduled=%s polls=%d fds={%s} output=%s text=%s"):format(
+      b, tostring(se.ended), tostring(se.stream_ended), tostring(st.scheduled), #st.polls,
+      table.concat(fds, ","), ("%q"):format(se:output():sub(-100)):gsub("\n", "n"),
+      ("%q"):format(text(b):sub(-100)):gsub("\n", "n"))
+  end
+  return #lines > 0 and table.concat(lines, "; ") or "no session"
+end
+
 local co
 local function wait_for(what, cond, seconds)
   local deadline = vim.loop.now() + (seconds or 20) * 1000
   while true do
     local r = cond()
     if r then return r end
-    if vim.loop.now() > deadline then error("timed out waiting for " .. what, 0) end
+    if vim.loop.now() > deadline then error("timed out waiting for " .. what .. ": " .. sessions_state(), 0) end
     vim.defer_fn(function() assert(coroutine.resume(co)) end, 20)
     coroutine.yield()
   end
-end
-
-local function text(buf)
-  return table.concat(api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
 end
 
 local function last_size(buf)
@@ -32,15 +47,27 @@ local function last_size(buf)
   return r and (r .. " " .. c)
 end
 
+-- An Ex command as a user gives it: from Normal mode, left with CTRL-\ CTRL-N.
+local function command(cmd)
+  if api.nvim_get_mode().mode == "t" then
+    api.nvim_input("<C-Bslash><C-n>")
+    wait_for("Normal mode", function() return api.nvim_get_mode().mode:sub(1, 1) == "n" end)
+  end
+  vim.cmd(cmd)
+end
+
+-- Keys as a user types them: into the terminal, so once Terminal mode is on. A command run
+-- from a callback, as this scenario's are, only asks for it.
 local function type_keys(keys)
   vim.cmd("startinsert")
+  wait_for("Terminal mode", function() return api.nvim_get_mode().mode == "t" end)
   api.nvim_input(keys)
 end
 
 co = coroutine.create(function()
   local ok, err = pcall(function()
     -- a shell, typed into and read back
-    vim.cmd("DockerRun busybox sh")
+    command("DockerRun busybox sh")
     local buf = api.nvim_get_current_buf()
     local win = api.nvim_get_current_win()
     log("container", vim.b[buf].dockerpty_container)
@@ -70,25 +97,25 @@ co = coroutine.create(function()
     type_keys("exit 3<CR>")
     wait_for("the exit", function() return text(buf):find("exited with code 3", 1, true) end)
     log("exit_code", vim.b[buf].dockerpty_exit_code)
-    vim.cmd("bwipeout!")
+    command("bwipeout!")
     log("wiped", "ok")
 
     -- wiping a running session's buffer ends it and removes the container
-    vim.cmd("DockerRun busybox sh")
+    command("DockerRun busybox sh")
     buf = api.nvim_get_current_buf()
     log("container2", vim.b[buf].dockerpty_container)
     wait_for("the second prompt", function() return text(buf):find("/ #", 1, true) end)
-    vim.cmd("bwipeout!")
+    command("bwipeout!")
 
     -- detaching says so, and leaves the container
-    vim.cmd("DockerRun busybox sh")
+    command("DockerRun busybox sh")
     buf = api.nvim_get_current_buf()
     log("container3", vim.b[buf].dockerpty_container)
     wait_for("the third prompt", function() return text(buf):find("/ #", 1, true) end)
     type_keys("<C-p><C-q>")
     wait_for("the detach notice", function() return text(buf):find("detached", 1, true) end)
     log("detached", "ok")
-    vim.cmd("bwipeout!")
+    command("bwipeout!")
   end)
   log("result", ok and "ok" or ("error: " .. tostring(err)))
   out:close()
