@@ -63,6 +63,7 @@ typedef struct {
 	int hold_ms; /* how long a hold lasts: the time BULK_BYTES take to come, BULK_WAIT_MS at most */
 	struct timespec last_read;
 	int holding; /* the stream is left to fill until hold_until */
+	int held;    /* a hold is over and the read after it has not yet found anything */
 	struct timespec hold_until;
 	char syserr[SYSERR_MAX];
 	size_t syserr_len;
@@ -169,13 +170,16 @@ static int advance(pump *p, dp_stream *s)
 				p->raw_len = (size_t)k;
 				p->raw_pos = 0;
 				p->streak = k >= BULK_MIN ? p->streak + 1 : 0;
+				p->held = 0;
 				note_rate(p, (size_t)k);
 				moved = 1;
 			} else if (k == 0) {
 				p->stream_eof = 1;
 			} else if (k == DP_AGAIN) {
 				p->stream_wait = 1; /* TLS is drained too: poll can be trusted now */
-				p->streak = 0;
+				if (p->held)
+					p->streak = 0; /* nothing came during a hold: the stream has gone quiet */
+				p->held = 0;
 			} else {
 				return fail(p, "stream", dp_stream_error(s));
 			}
@@ -294,6 +298,7 @@ static int run(pump *p, dp_stream *s, int timeout_ms)
 			if (p->streak >= BULK_STREAK && p->hold_ms > 0 && p->raw_cap >= RAW_MAX &&
 			    timeout_ms != 0 && (hold = hold_left(p)) == 0) {
 				p->stream_wait = 0;
+				p->held = 1;
 				continue;
 			}
 			if (hold && (timeout_ms < 0 || hold <= timeout_ms))
