@@ -24,13 +24,14 @@
 
 /*
  * Output that streams in (reads of BULK_MIN bytes or more, BULK_STREAK times in a row) is
- * read after a hold of a few milliseconds: the stream fills meanwhile, so one read, one write and one
- * poll move a hundred kilobytes instead of the few the engine sends at a time, and the pump
- * wakes a few hundred times a second, not thousands. Typed keys and signals still wake it
- * at once; a read that finds less than BULK_MIN ends the hold. A hold lasts as long as
- * BULK_BYTES take to come at the rate the last read saw, so the socket never fills and the
- * sender never waits (a sender faster than that gets no hold at all), and BULK_WAIT_MS at
- * most, which is below what an eye can see. A capture buffer is too small to hold for.
+ * read after a hold of a few milliseconds: the stream fills meanwhile, so one read, one
+ * write and one poll move a hundred kilobytes instead of the few the engine sends at a time,
+ * and the pump wakes a few hundred times a second, not thousands. Typed keys and signals
+ * still wake it at once; a read that finds less than BULK_MIN, or nothing after a hold, ends
+ * the streak. A hold lasts as long as BULK_BYTES take to come at the rate the last read saw,
+ * so the socket never fills and the sender never waits (a sender faster than that gets no
+ * hold at all), and BULK_WAIT_MS at most, which is below what an eye can see. A capture
+ * buffer is too small to hold for.
  */
 #define BULK_MIN 4096
 #define BULK_STREAK 2
