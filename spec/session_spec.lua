@@ -235,6 +235,41 @@ for _, ep in ipairs(endpoints) do
       assert.equal("err1\nerr2\n", err)
     end)
 
+    it("writes many small frames to pipes whole and in order, merged or apart", function()
+      local script = "i=0; while [ $i -lt 4000 ]; do echo o$i; echo e$i >&2; i=$((i+1)); done"
+      local want_out, want_err = {}, {}
+      for i = 0, 3999 do
+        want_out[#want_out + 1] = "o" .. i .. "\n"
+        want_err[#want_err + 1] = "e" .. i .. "\n"
+      end
+      want_out, want_err = table.concat(want_out), table.concat(want_err)
+      -- apart: each output its own pipe
+      local out, err = tmpfile(), tmpfile()
+      local po = assert(io.popen("cat > " .. out, "w"))
+      local pe = assert(io.popen("cat > " .. err, "w"))
+      local id = helpers.container(c, { Cmd = { "sh", "-c", script } })
+      assert.equal(0, dockerpty.start(c, id, { stdout = po, stderr = pe }))
+      po:close()
+      pe:close()
+      assert.equal(want_out, read_file(out))
+      assert.equal(want_err, read_file(err))
+      -- merged: both outputs into one pipe; each keeps its own order
+      po = assert(io.popen("cat > " .. out, "w"))
+      id = helpers.container(c, { Cmd = { "sh", "-c", script } })
+      assert.equal(0, dockerpty.start(c, id, { stdout = po, stderr = po }))
+      po:close()
+      local merged, o, e = read_file(out), {}, {}
+      for line in merged:gmatch("[^\n]*\n") do
+        local t = line:sub(1, 1) == "o" and o or e
+        t[#t + 1] = line
+      end
+      assert.equal(#want_out + #want_err, #merged)
+      assert.equal(want_out, table.concat(o))
+      assert.equal(want_err, table.concat(e))
+      os.remove(out)
+      os.remove(err)
+    end)
+
     it("passes piped stdin to cat, and cat sees its end", function()
       local input = tmpfile()
       local f = assert(io.open(input, "wb"))

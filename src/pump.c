@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,20 +21,22 @@
 #define IN_MAX ((size_t)64 * 1024)
 #define PIPE_CHUNK ((size_t)64 * 1024) /* a pipe's default capacity */
 #define TTY_CHUNK 4096 /* a terminal takes small writes, so keys stay answered meanwhile */
+#define SEGV_MAX 64    /* frames' payloads gathered into one write */
 #define SYSERR_MAX 1024
 
 /*
  * Output that streams in (reads of BULK_MIN bytes or more, BULK_STREAK times in a row) is
  * read after a hold of a few milliseconds: the stream fills meanwhile, so one read, one
  * write and one poll move a hundred kilobytes instead of the few the engine sends at a time,
- * and the pump wakes a few hundred times a second, not thousands. Typed keys and signals
- * still wake it at once; a read that finds less than BULK_MIN, or nothing after a hold, ends
- * the streak. A hold lasts as long as BULK_BYTES take to come at the rate the last read saw,
+ * and the pump wakes a few hundred times a second, not thousands. Within a streak, a read
+ * that leaves room in the buffer took all there was, so a hold comes before the next read
+ * too. Typed keys and signals still wake it at once; a read that finds less than BULK_MIN,
+ * or nothing after a hold, ends the streak. A hold lasts as long as BULK_BYTES take to come at the rate the last read saw,
  * so the socket never fills and the sender never waits (a sender faster than that gets no
  * hold at all), and BULK_WAIT_MS at most, which is below what an eye can see. A capture
  * buffer is too small to hold for.
  */
-#define BULK_MIN 4096
+#define BULK_MIN 1024
 #define BULK_STREAK 2
 #define BULK_WAIT_MS 3
 #define BULK_BYTES (128LL * 1024)
@@ -53,10 +56,12 @@ typedef struct {
 	unsigned char detaches[DP_BINDINGS_MAX];
 	int match;
 
-	/* stream -> outputs: raw bytes, and the slice of them being written */
+	/* stream -> outputs: raw bytes, and the slices of them being written: the payloads of
+	 * consecutive frames for one output, segv[segv_i..segv_n), seg_len bytes in all */
 	char *raw; /* raw_cap bytes; buffers are the pump's own, freed by close and __gc */
 	size_t raw_cap, raw_len, raw_pos;
-	const char *seg;
+	struct iovec segv[SEGV_MAX];
+	int segv_i, segv_n;
 	size_t seg_len;
 	int seg_type;
 	int stream_wait, stream_eof;
@@ -65,6 +70,8 @@ typedef struct {
 	struct timespec last_read;
 	int holding; /* the stream is left to fill until hold_until */
 	int held;    /* a hold is over and the read after it has not yet found anything */
+	int may_hold; /* this run() may hold: it waits (a host loop's step, timeout 0, does not) */
+	int short_wait; /* stream_wait comes from a short read, not from a read that found nothing */
 	struct timespec hold_until;
 	char syserr[SYSERR_MAX];
 	size_t syserr_len;
@@ -86,10 +93,17 @@ static int fail(pump *p, const char *what, const char *why)
 	return EV_ERROR;
 }
 
-/* The next slice of raw bytes to write out, skipping what has nowhere to go. */
+/*
+ * The next slices of raw bytes to write out, skipping what has nowhere to go. Payloads of
+ * frames that follow each other for the same output, out_chunk bytes in all, go out in one
+ * write; the raw buffer is read into again only once they are all out.
+ */
 static int next_segment(pump *p)
 {
-	while (p->seg_len == 0 && p->raw_pos < p->raw_len) {
+	if (p->seg_len == 0)
+		p->segv_i = p->segv_n = 0;
+	while (p->raw_pos < p->raw_len) {
+		dp_demux d = p->demux;
 		const char *out;
 		size_t out_len, used;
 		int type = DP_STDOUT;
@@ -97,11 +111,20 @@ static int next_segment(pump *p)
 			out = p->raw + p->raw_pos;
 			out_len = used = p->raw_len - p->raw_pos;
 		} else {
-			used = dp_demux_next(&p->demux, p->raw + p->raw_pos, p->raw_len - p->raw_pos, &out,
+			used = dp_demux_next(&d, p->raw + p->raw_pos, p->raw_len - p->raw_pos, &out,
 					     &out_len, &type);
+			if (used == (size_t)-1 && p->seg_len)
+				break; /* what came before goes out first */
 			if (used == (size_t)-1)
 				return fail(p, "corrupt stream", "a frame header names no stream");
 		}
+		if (out_len && type == DP_STDERR && p->out_fd[type] < 0 && !p->capture)
+			type = DP_STDOUT;
+		if (out_len && p->seg_len &&
+		    (p->capture || type != p->seg_type || p->segv_n == SEGV_MAX ||
+		     p->seg_len + out_len > p->out_chunk[type]))
+			break; /* not for the write being gathered */
+		p->demux = d;
 		p->raw_pos += used;
 		if (out_len == 0)
 			continue;
@@ -110,20 +133,48 @@ static int next_segment(pump *p)
 			k = out_len < k ? out_len : k;
 			memcpy(p->syserr + p->syserr_len, out, k);
 			p->syserr_len += k;
-		} else if (type == DP_STDOUT || type == DP_STDERR) {
-			int fd = p->out_fd[type];
-			if (fd < 0 && type == DP_STDERR && !p->capture)
-				type = DP_STDOUT;
-			if (p->capture || p->out_fd[type] >= 0) {
-				p->seg = out;
-				p->seg_len = out_len;
-				p->seg_type = type;
-				if (p->capture)
-					return EV_OUTPUT; /* handed to Lua whole; nothing is kept here */
-			}
+		} else if ((type == DP_STDOUT || type == DP_STDERR) &&
+			   (p->capture || p->out_fd[type] >= 0)) {
+			p->segv[p->segv_n].iov_base = (void *)out;
+			p->segv[p->segv_n++].iov_len = out_len;
+			p->seg_len += out_len;
+			p->seg_type = type;
+			if (p->capture)
+				return EV_OUTPUT; /* handed to Lua whole; nothing is kept here */
 		}
 	}
 	return EV_NONE;
+}
+
+/* Writes what it can of the slices gathered; returns what write() returned. */
+static ssize_t write_segment(pump *p)
+{
+	struct iovec *v = p->segv + p->segv_i;
+	int fd = p->out_fd[p->seg_type], n = p->segv_n - p->segv_i;
+	size_t chunk = p->out_chunk[p->seg_type];
+	size_t want = n == 1 && p->seg_len > chunk ? chunk : p->seg_len;
+	ssize_t k = n == 1 ? write(fd, v->iov_base, want) : writev(fd, v, n);
+	size_t left = k > 0 ? (size_t)k : 0;
+
+	p->seg_len -= left;
+	while (left) {
+		size_t step = left < v->iov_len ? left : v->iov_len;
+		v->iov_base = (char *)v->iov_base + step;
+		v->iov_len -= step;
+		left -= step;
+		if (v->iov_len == 0) {
+			v++;
+			p->segv_i++;
+		}
+	}
+	/* A pipe or socket that took all it was given likely takes the next write too, when no
+	 * input waits to be read meanwhile; otherwise poll says when it can take more, so keys
+	 * stay answered while a slow reader holds the output back. */
+	if (k > 0)
+		p->out_ready[p->seg_type] =
+		    p->out_always[p->seg_type] ||
+		    ((size_t)k == want && chunk != TTY_CHUNK && (p->in_fd < 0 || p->in_eof));
+	return k;
 }
 
 /* The hold that lets BULK_BYTES gather at the rate at which k bytes came since the last read. */
@@ -139,6 +190,12 @@ static void note_rate(pump *p, size_t k)
 	p->hold_ms = ns >= BULK_WAIT_MS * 1000000LL ? BULK_WAIT_MS : (int)(ns / 1000000);
 }
 
+/* Whether the stream is streaming and the next read waits for a hold. */
+static int holds(const pump *p)
+{
+	return p->may_hold && p->streak >= BULK_STREAK && p->hold_ms > 0 && p->raw_cap >= RAW_MAX;
+}
+
 /* Moves every byte that can move without waiting. Returns an event, or EV_NONE. */
 static int advance(pump *p, dp_stream *s)
 {
@@ -149,13 +206,8 @@ static int advance(pump *p, dp_stream *s)
 		if ((ev = next_segment(p)) != EV_NONE)
 			return ev;
 		if (p->seg_len && p->out_ready[p->seg_type]) {
-			int fd = p->out_fd[p->seg_type];
-			size_t chunk = p->out_chunk[p->seg_type];
-			ssize_t k = write(fd, p->seg, p->seg_len < chunk ? p->seg_len : chunk);
+			ssize_t k = write_segment(p);
 			if (k > 0) {
-				p->seg += k;
-				p->seg_len -= (size_t)k;
-				p->out_ready[p->seg_type] = p->out_always[p->seg_type];
 				moved = 1;
 			} else if (k < 0 && errno == EAGAIN) {
 				p->out_ready[p->seg_type] = 0;
@@ -174,10 +226,15 @@ static int advance(pump *p, dp_stream *s)
 				p->held = 0;
 				note_rate(p, (size_t)k);
 				moved = 1;
+				/* A streak's read that did not fill the buffer took all there was: the
+				 * next read waits for a hold, which the next turn of run() starts. */
+				p->short_wait = (size_t)k < p->raw_cap && holds(p);
+				p->stream_wait = p->short_wait;
 			} else if (k == 0) {
 				p->stream_eof = 1;
 			} else if (k == DP_AGAIN) {
 				p->stream_wait = 1; /* TLS is drained too: poll can be trusted now */
+				p->short_wait = 0;
 				if (p->held)
 					p->streak = 0; /* nothing came during a hold: the stream has gone quiet */
 				p->held = 0;
@@ -278,6 +335,9 @@ static int hold_left(pump *p)
 
 static int run(pump *p, dp_stream *s, int timeout_ms)
 {
+	p->may_hold = timeout_ms != 0;
+	if (!p->may_hold && p->short_wait)
+		p->stream_wait = p->short_wait = 0; /* only a read that finds nothing lets poll decide */
 	for (;;) {
 		struct pollfd fds[6];
 		int nfds = 0, r, i_stream = -1, i_in = -1, i_out = -1, i_sig = -1, i_watch = -1;
@@ -296,8 +356,7 @@ static int run(pump *p, dp_stream *s, int timeout_ms)
 
 		if (p->stream_wait && p->seg_len == 0 && p->raw_pos == p->raw_len && !p->stream_eof) {
 			/* a host loop's step (timeout 0) never holds: its poll would spin meanwhile */
-			if (p->streak >= BULK_STREAK && p->hold_ms > 0 && p->raw_cap >= RAW_MAX &&
-			    timeout_ms != 0 && (hold = hold_left(p)) == 0) {
+			if (holds(p) && (hold = hold_left(p)) == 0) {
 				p->stream_wait = 0;
 				p->held = 1;
 				continue;
@@ -503,7 +562,7 @@ static int p_run(lua_State *L)
 	case EV_SIGNAL: lua_pushliteral(L, "signal"); return 1;
 	case EV_OUTPUT:
 		lua_pushliteral(L, "output");
-		lua_pushlstring(L, p->seg, p->seg_len);
+		lua_pushlstring(L, p->segv[0].iov_base, p->seg_len);
 		lua_pushinteger(L, p->seg_type);
 		p->seg_len = 0;
 		return 3;
