@@ -277,6 +277,20 @@ local function scenario_output(round)
         end
       end
     end
+    -- The plain C client on the same libcurl (bench/plain_client.c), on a container made for it.
+    local ok, r = attempt(name .. " plain C client", function()
+      local id = capture(join(concat({ "docker", "create", "--rm", "--label", LABEL }, tty and { "-t" } or {},
+        { IMAGE, "head", "-c", tostring(n), "/dev/zero" })))
+      if not id:match("^%x+$") then return false, "docker create printed " .. id end
+      local ok, r = timed({ "build/bench/plain_client", "/var/run/docker.sock", id }, { sink = "wc -c" })
+      if not ok then return false, r end
+      local got = tonumber(r.out) -- without a tty, frame headers come too
+      if not got or got < n then return false, ("%s bytes arrived of %d"):format(tostring(got), n) end
+      return true, r
+    end)
+    record(1, name .. "_cpu", "plain", round, ok and r.cpu or nil, "s")
+    record(1, name .. "_rss", "plain", round, ok and r.rss or nil, "KB")
+    if not ok then note(name .. "_cpu", "plain", r) end
   end
 end
 
@@ -793,6 +807,23 @@ for _, sc in ipairs(ROWS) do
       for _, tool in ipairs(TOOLS) do if idle_top[tool] then t[#t + 1] = ("%s: %s"):format(tool, idle_top[tool] ~= "" and idle_top[tool] or "none") end end
       w("Busiest system calls in the last round: %s.", table.concat(t, "; "))
     end
+    if sc[1] == 1 and results.out_tty_cpu and results.out_tty_cpu.plain then
+      w("")
+      w("The same output read by a plain C client on the same libcurl (`bench/plain_client.c`: it links libcurl as the core")
+      w("does, attaches with `CURLOPT_CONNECT_ONLY`, starts the container and copies each `curl_easy_recv()` of up to")
+      w("256 KiB to stdout, with no Lua, no pump, no demultiplexing and no exit code), on a container made by `docker create`:")
+      w("")
+      w("| metric | ours | plain C client | ours/plain C |")
+      w("|---|---|---|---|")
+      for _, r in ipairs { { "out_tty_cpu", "tty: client CPU", FMT.s }, { "out_tty_rss", "tty: client peak RSS", FMT.KB },
+        { "out_notty_cpu", "no tty: client CPU", FMT.s }, { "out_notty_rss", "no tty: client peak RSS", FMT.KB } } do
+        w("| %s | %s | %s | %s |", r[2], cell(r[1], "ours", r[3]), cell(r[1], "plain", r[3]),
+          ratio(med(r[1], "ours"), med(r[1], "plain")))
+      end
+      w("")
+      w("The plain client's peak RSS is what linking Debian's libcurl costs before any work: a quarter of")
+      w("docker's is below it. Its CPU is what reading as soon as bytes arrive costs.")
+    end
     if sc[1] == 2 then
       w("")
       w("A bare `md5sum` is not used because Python dockerpty never ends the container's input: at the end of its")
@@ -831,10 +862,19 @@ local function rel(key, limit, text, fmt)
 end
 local per100 = 100 / out_mb
 local function cpu100(v) return ("%.3f s per 100 MB"):format(v * per100) end
+-- what the plain C client on libcurl spent on the same, after the last target's figures
+local function plain(key, fmt)
+  local v, t = med(key, "plain"), targets[#targets]
+  if v and t and t[3] ~= "" then t[3] = t[3] .. ("; a plain C client on libcurl %s"):format(fmt(v)) end
+end
 rel("out_tty_cpu", 0.1, "client CPU per 100 MB out ≤ 0.1 × docker's (tty)", cpu100)
+plain("out_tty_cpu", cpu100)
 rel("out_notty_cpu", 0.1, "client CPU per 100 MB out ≤ 0.1 × docker's (no tty)", cpu100)
+plain("out_notty_cpu", cpu100)
 rel("out_tty_rss", 0.25, "client peak RSS ≤ 0.25 × docker's (output, tty)", FMT.KB)
+plain("out_tty_rss", FMT.KB)
 rel("out_notty_rss", 0.25, "client peak RSS ≤ 0.25 × docker's (output, no tty)", FMT.KB)
+plain("out_notty_rss", FMT.KB)
 rel("start_first", 1, "start-up to first byte no slower than docker", FMT.s)
 rel("key_p99", 1, "keystroke echo p99 no slower than docker", FMT.ms)
 do
