@@ -31,10 +31,11 @@
  * and the pump wakes a few hundred times a second, not thousands. Within a streak, a read
  * that leaves room in the buffer took all there was, so a hold comes before the next read
  * too. Typed keys and signals still wake it at once; a read that finds less than BULK_MIN,
- * or nothing after a hold, ends the streak. A hold lasts as long as BULK_BYTES take to come at the rate the last read saw,
- * so the socket never fills and the sender never waits (a sender faster than that gets no
- * hold at all), and BULK_WAIT_MS at most, which is below what an eye can see. A capture
- * buffer is too small to hold for.
+ * or nothing after a hold, ends the streak. A hold lasts as long as BULK_BYTES take to come
+ * at the rate the last read saw, so the socket never fills and the sender never waits (a
+ * sender faster than that gets no hold at all), and BULK_WAIT_MS at most, which is below
+ * what an eye can see. A capture buffer is too small to hold for, and a host loop's step
+ * (a run with timeout 0) never waits.
  */
 #define BULK_MIN 1024
 #define BULK_STREAK 2
