@@ -542,6 +542,32 @@ describe("session hygiene #engine", function()
     assert.is_true(kb_big - kb_small < 4096, ("peak %d kB for 1 MB, %d kB for 100 MB"):format(kb_small, kb_big))
   end)
 
+  it("grows a stdout pipe to hold a full read, so a session ends before its reader starts", function()
+    -- 200 kB is more than a pipe's default 64 KiB: unless the pump grows the pipe, it waits
+    -- for the reader, and the reader waits (up to 20 s) for the session to end first.
+    local id = helpers.container(c, { Cmd = { "head", "-c", "200000", "/dev/zero" } })
+    local done = tmpfile()
+    os.remove(done)
+    local code = ([[
+      package.path = './lua/?.lua;./lua/?/init.lua;' .. package.path
+      package.cpath = %q .. package.cpath
+      local dockerpty = require "dockerpty"
+      local c = assert(dockerpty.client())
+      local code = dockerpty.start(c, %q)
+      local f = assert(io.open(%q, "w"))
+      f:write(tostring(code), "\n")
+      f:close()
+    ]]):format(package.cpath:match("^[^;]*;"), id, done)
+    local p = assert(io.popen(("%s -e %s | { i=0; while [ ! -s %s ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; "
+      .. "[ -s %s ] && echo ended-first || echo waited; wc -c; }"):format(helpers.lua, helpers.shell_quote(code), done, done)))
+    local report = p:read("a")
+    p:close()
+    local status = read_file(done)
+    os.remove(done)
+    assert.equal("ended-first\n200000\n", (report:gsub("[ \t]+", "")))
+    assert.equal("0\n", status)
+  end)
+
   it("survives a reader that goes away: no SIGPIPE, a clear error", function()
     local id = helpers.container(c, { Cmd = { "sh", "-c", "while true; do echo line; done" } })
     local code = ([[

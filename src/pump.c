@@ -3,7 +3,10 @@
  * the stream to stdout and stderr (through the demultiplexer), and reports what Lua must
  * act on: the end, a detach, a bound key, a signal. It never calls into Lua itself.
  */
+/* for F_GETPIPE_SZ and F_SETPIPE_SZ, which are Linux's own */
+#define _GNU_SOURCE /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +22,7 @@
 #define RAW_MAX ((size_t)256 * 1024)
 #define RAW_CAPTURE ((size_t)16 * 1024) /* a host loop's session: smaller, as there may be hundreds */
 #define IN_MAX ((size_t)64 * 1024)
-#define PIPE_CHUNK ((size_t)64 * 1024) /* a pipe's default capacity */
+#define PIPE_CHUNK ((size_t)64 * 1024) /* a pipe's default capacity, and a file's write */
 #define TTY_CHUNK 4096 /* a terminal takes small writes, so keys stay answered meanwhile */
 #define SEGV_MAX 64    /* frames' payloads gathered into one write */
 #define SYSERR_MAX 1024
@@ -458,6 +461,28 @@ static int always_ready(int fd)
 }
 
 /*
+ * How much one write to fd moves. A pipe smaller than a full read is grown to hold one
+ * (never shrunk; where the system refuses, it keeps its size): with the default 64 KiB,
+ * each read of a stream would fill it several times over, and each time the pump would
+ * sleep until the reader drained it. A capture session keeps the default, as there may be
+ * hundreds of them.
+ */
+static size_t write_chunk(int fd, int grow)
+{
+	int size;
+	if (fd < 0)
+		return PIPE_CHUNK;
+	if (isatty(fd))
+		return TTY_CHUNK;
+	size = fcntl(fd, F_GETPIPE_SZ);
+	if (size <= 0)
+		return PIPE_CHUNK; /* not a pipe */
+	if (grow && (size_t)size < RAW_MAX && fcntl(fd, F_SETPIPE_SZ, (int)RAW_MAX) > 0)
+		size = fcntl(fd, F_GETPIPE_SZ);
+	return size > 0 ? (size_t)size : PIPE_CHUNK;
+}
+
+/*
  * pump(stream, {stdin = fd, stdout = fd, stderr = fd, tty = bool, signals = bool,
  *               capture = bool, keys = {{bytes, detach = bool}, ...}, watch = fd}) -> pump
  * With capture, output comes back from run() as events instead of going to the fds. A watch
@@ -498,7 +523,7 @@ static int l_pump(lua_State *L)
 	p->out_fd[DP_STDERR] = opt_fd(L, "stderr");
 	for (i = 1; i < 3; i++) {
 		p->out_always[i] = always_ready(p->out_fd[i]);
-		p->out_chunk[i] = p->out_fd[i] >= 0 && isatty(p->out_fd[i]) ? TTY_CHUNK : PIPE_CHUNK;
+		p->out_chunk[i] = write_chunk(p->out_fd[i], !p->capture);
 	}
 	lua_getfield(L, 2, "tty");
 	p->tty = lua_toboolean(L, -1);
