@@ -231,17 +231,17 @@ local function attempt(what, fn)
 end
 
 ------------------------------------------------------------------------------------------
--- GNU time around a command: wall, user, sys, max RSS of that one process
+-- bench/rusage around a command: wall, user, sys, max RSS of that one process (wait4's, in µs)
 
 local function timed(argv, opts)
   local tf, of, ef = TMP .. "/time", TMP .. "/out", TMP .. "/err"
   os.remove(tf)
-  local script = ("timeout -k 5 %d /usr/bin/time -o %s -f '%%e %%U %%S %%M' %s < %s 2> %s | %s > %s; echo ${PIPESTATUS[0]} > %s.rc")
+  local script = ("timeout -k 5 %d build/bench/rusage %s %s < %s 2> %s | %s > %s; echo ${PIPESTATUS[0]} > %s.rc")
     :format(cfg.timeout, tf, join(argv), q(opts.stdin or "/dev/null"), ef, opts.sink or "cat", of, tf)
   bash(script)
   local rc = tonumber(readfile(tf .. ".rc") or "")
   local t = readfile(tf) or ""
-  local e, u, s, m = t:match("([%d.]+) ([%d.]+) ([%d.]+) (%d+)%s*$")
+  local e, u, s, m = t:match("^([%d.]+) ([%d.]+) ([%d.]+) (%d+) %d+%s*$")
   if rc == 124 or rc == 137 then return false, ("timed out after %d s"):format(cfg.timeout) end
   if rc ~= 0 or not e then
     local err = (readfile(ef) or ""):gsub("%s+$", ""):match("[^\n]*$")
@@ -536,12 +536,12 @@ local function scenario_scale(round)
         if not intact then return false, ok and ("scale.lua printed " .. out) or r end
         return true, { rss = tonumber(out:match("hwm_kb=(%d+)")), intact = intact, wall = r.wall, cpu = r.cpu }
       end
-      -- One process per session, all at once, each under GNU time; their peak RSS summed.
+      -- One process per session, all at once, each under bench/rusage; their peak RSS summed.
       local dir = TMP .. "/scale"
       bash("rm -rf " .. dir .. " && mkdir -p " .. dir)
       local lines = {}
       for i = 1, n do
-        lines[#lines + 1] = ("/usr/bin/time -o %s/%d.t -f '%%M %%U %%S' %s > %s/%d.out 2> %s/%d.err &")
+        lines[#lines + 1] = ("build/bench/rusage %s/%d.t %s > %s/%d.out 2> %s/%d.err &")
           :format(dir, i, join(exec_argv(tool, false, box, { "seq", "1", tostring(m) })), dir, i, dir, i)
       end
       local t0 = bench.now()
@@ -550,11 +550,11 @@ local function scenario_scale(round)
       local rss, cpu, intact, broken = 0, 0, 0, nil
       for i = 1, n do
         local t = readfile(("%s/%d.t"):format(dir, i)) or ""
-        local kb, u, s = t:match("(%d+) ([%d.]+) ([%d.]+)%s*$")
+        local u, s, kb, status = t:match("^[%d.]+ ([%d.]+) ([%d.]+) (%d+) (%d+)%s*$")
         rss = rss + (tonumber(kb) or 0)
         cpu = cpu + (tonumber(u) or 0) + (tonumber(s) or 0)
         local out = readfile(("%s/%d.out"):format(dir, i)) or ""
-        local status = t:match("non%-zero status (%d+)") or "0"
+        status = status or "none (it did not end)"
         if out == expected and status == "0" then
           intact = intact + 1
         elseif not broken then
@@ -703,7 +703,7 @@ local FMT = {
 
 local out_mb = cfg.out_bytes / MB
 local ROWS = {
-  { 1, "Output", ("%d MB out: `run --rm [-t] busybox head -c %d /dev/zero`, piped to `wc -c` (count checked); client process under GNU time")
+  { 1, "Output", ("%d MB out: `run --rm [-t] busybox head -c %d /dev/zero`, piped to `wc -c` (count checked); client process under `bench/rusage` (wait4, in µs)")
       :format(out_mb, cfg.out_bytes), {
     { "out_tty_wall", "tty: wall", FMT.s }, { "out_tty_cpu", "tty: client CPU (user+sys)", FMT.s },
     { "out_tty_rss", "tty: client peak RSS", FMT.KB },
