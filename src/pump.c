@@ -469,7 +469,7 @@ static int always_ready(int fd)
  */
 static size_t write_chunk(int fd, int grow)
 {
-	int size;
+	int size, grown;
 	if (fd < 0)
 		return PIPE_CHUNK;
 	if (isatty(fd))
@@ -477,9 +477,9 @@ static size_t write_chunk(int fd, int grow)
 	size = fcntl(fd, F_GETPIPE_SZ);
 	if (size <= 0)
 		return PIPE_CHUNK; /* not a pipe */
-	if (grow && (size_t)size < RAW_MAX && fcntl(fd, F_SETPIPE_SZ, (int)RAW_MAX) > 0)
-		size = fcntl(fd, F_GETPIPE_SZ);
-	return size > 0 ? (size_t)size : PIPE_CHUNK;
+	if (grow && (size_t)size < RAW_MAX && (grown = fcntl(fd, F_SETPIPE_SZ, (int)RAW_MAX)) > 0)
+		size = grown; /* the capacity the pipe now has */
+	return (size_t)size;
 }
 
 /*
