@@ -1,6 +1,17 @@
 /* dockerpty.core: the C half of dockerpty; one open function per area fills the module. */
 #include "dockerpty.h"
 
+void dp_new_class(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *methods)
+{
+	luaL_newmetatable(L, name);
+	if (meta)
+		luaL_setfuncs(L, meta, 0);
+	lua_newtable(L);
+	luaL_setfuncs(L, methods, 0);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+}
+
 int luaopen_dockerpty_core(lua_State *L)
 {
 	lua_newtable(L);

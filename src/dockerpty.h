@@ -19,6 +19,9 @@ void dp_stream_open(lua_State *L);
 void dp_term_open(lua_State *L);
 void dp_pump_open(lua_State *L);
 
+/* Registers the metatable NAME: the metamethods META (NULL for none), METHODS as __index. */
+void dp_new_class(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *methods);
+
 /* http.c: the engine transport, and new connections like its own for hijacked streams. */
 typedef struct dp_transport dp_transport;
 dp_transport *dp_check_transport(lua_State *L, int idx);

@@ -492,12 +492,7 @@ void dp_http_open(lua_State *L)
 			luaL_error(L, "cannot initialise libcurl");
 		curl_ready = 1;
 	}
-	luaL_newmetatable(L, TRANSPORT);
-	luaL_setfuncs(L, meta, 0);
-	lua_newtable(L);
-	luaL_setfuncs(L, methods, 0);
-	lua_setfield(L, -2, "__index");
-	lua_pop(L, 1);
+	dp_new_class(L, TRANSPORT, meta, methods);
 
 	lua_pushcfunction(L, t_new);
 	lua_setfield(L, -2, "transport");

@@ -162,15 +162,6 @@ static int l_parse_head(lua_State *L)
 	return 3;
 }
 
-static void new_class(lua_State *L, const char *name, const luaL_Reg *methods)
-{
-	luaL_newmetatable(L, name);
-	lua_newtable(L);
-	luaL_setfuncs(L, methods, 0);
-	lua_setfield(L, -2, "__index");
-	lua_pop(L, 1);
-}
-
 void dp_parsers_open(lua_State *L)
 {
 	static const luaL_Reg demux_methods[] = {{"feed", demux_feed}, {NULL, NULL}};
@@ -188,7 +179,7 @@ void dp_parsers_open(lua_State *L)
 		{NULL, NULL},
 	};
 
-	new_class(L, DEMUX, demux_methods);
-	new_class(L, MATCHER, matcher_methods);
+	dp_new_class(L, DEMUX, NULL, demux_methods);
+	dp_new_class(L, MATCHER, NULL, matcher_methods);
 	luaL_setfuncs(L, funcs, 0);
 }

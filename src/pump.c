@@ -670,16 +670,13 @@ void dp_pump_open(lua_State *L)
 		{"close", p_close},
 		{NULL, NULL},
 	};
+	static const luaL_Reg meta[] = {
+		{"__gc", p_close},
+		{"__close", p_close},
+		{NULL, NULL},
+	};
 
-	luaL_newmetatable(L, PUMP);
-	lua_pushcfunction(L, p_close);
-	lua_setfield(L, -2, "__close");
-	lua_pushcfunction(L, p_close);
-	lua_setfield(L, -2, "__gc");
-	lua_newtable(L);
-	luaL_setfuncs(L, methods, 0);
-	lua_setfield(L, -2, "__index");
-	lua_pop(L, 1);
+	dp_new_class(L, PUMP, meta, methods);
 	lua_pushcfunction(L, l_pump);
 	lua_setfield(L, -2, "pump");
 }

@@ -474,12 +474,7 @@ void dp_stream_open(lua_State *L)
 		{NULL, NULL},
 	};
 
-	luaL_newmetatable(L, STREAM);
-	luaL_setfuncs(L, meta, 0);
-	lua_newtable(L);
-	luaL_setfuncs(L, methods, 0);
-	lua_setfield(L, -2, "__index");
-	lua_pop(L, 1);
+	dp_new_class(L, STREAM, meta, methods);
 	lua_pushcfunction(L, l_hijack);
 	lua_setfield(L, -2, "hijack");
 }

@@ -308,6 +308,11 @@ static int l_monotime(lua_State *L)
 void dp_term_open(lua_State *L)
 {
 	static const luaL_Reg mode_methods[] = {{"restore", mode_restore}, {NULL, NULL}};
+	static const luaL_Reg mode_meta[] = {
+		{"__gc", mode_restore},
+		{"__close", mode_restore},
+		{NULL, NULL},
+	};
 	static const luaL_Reg funcs[] = {
 		{"signals", l_signals},
 		{"pending_signals", l_pending_signals},
@@ -323,14 +328,6 @@ void dp_term_open(lua_State *L)
 		{NULL, NULL},
 	};
 
-	luaL_newmetatable(L, TERM_MODE);
-	lua_pushcfunction(L, mode_restore);
-	lua_setfield(L, -2, "__gc");
-	lua_pushcfunction(L, mode_restore);
-	lua_setfield(L, -2, "__close");
-	lua_newtable(L);
-	luaL_setfuncs(L, mode_methods, 0);
-	lua_setfield(L, -2, "__index");
-	lua_pop(L, 1);
+	dp_new_class(L, TERM_MODE, mode_meta, mode_methods);
 	luaL_setfuncs(L, funcs, 0);
 }
