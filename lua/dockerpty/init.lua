@@ -3,7 +3,6 @@ local core = require "dockerpty.core"
 local client = require "dockerpty.client"
 local session = require "dockerpty.session"
 local select_ = require "dockerpty.select"
-local embed = require "dockerpty.embed"
 
 local M = {
   _VERSION = core._VERSION,
@@ -47,8 +46,9 @@ M.select = select_.candidates
 M.resolve = select_.resolve
 M.pick = select_.pick
 
--- Sessions a host loop or a script drives.
-M.open = embed.open
-M.together = embed.together
+-- Sessions a host loop or a script drives; their module loads on first use, so the
+-- command line never pays for it.
+function M.open(...) return require("dockerpty.embed").open(...) end
+function M.together(...) return require("dockerpty.embed").together(...) end
 
 return M
