@@ -961,4 +961,19 @@ if rowsn > 0 then
   os.remove(datfile)
 end
 log("wrote %s/RESULTS.md, %s/results.tsv, %s/results.png (the run took %s s)", OUT, OUT, OUT, meta.elapsed or "?")
-os.exit(ok and 0 or 1)
+
+-- The other tools' failures are findings for the report; a measurement of ours that could
+-- not be taken, or a session of ours that lost bytes, fails the run.
+local ours_failed = {}
+for key, by_tool in pairs(fails) do
+  if by_tool.ours then ours_failed[#ours_failed + 1] = ("%s: %s"):format(key, by_tool.ours[#by_tool.ours]) end
+end
+for _, v in ipairs(results.scale_intact and results.scale_intact.ours or {}) do
+  if v ~= cfg.scale_n then
+    ours_failed[#ours_failed + 1] = ("scale_intact: %d of %d sessions intact"):format(v, cfg.scale_n)
+    break
+  end
+end
+table.sort(ours_failed)
+for _, f in ipairs(ours_failed) do log("ours failed: %s", f) end
+os.exit(ok and #ours_failed == 0 and 0 or 1)
