@@ -233,6 +233,13 @@ end
 ------------------------------------------------------------------------------------------
 -- bench/rusage around a command: wall, user, sys, max RSS of that one process (wait4's, in µs)
 
+-- What bench/rusage wrote to path: wall, user, sys (seconds), peak RSS (kB), exit status; or nil.
+local function read_rusage(path)
+  local e, u, s, kb, status = (readfile(path) or ""):match("^([%d.]+) ([%d.]+) ([%d.]+) (%d+) (%d+)%s*$")
+  if not e then return nil end
+  return tonumber(e), tonumber(u), tonumber(s), tonumber(kb), tonumber(status)
+end
+
 local function timed(argv, opts)
   local tf, of, ef = TMP .. "/time", TMP .. "/out", TMP .. "/err"
   os.remove(tf)
@@ -240,14 +247,13 @@ local function timed(argv, opts)
     :format(cfg.timeout, tf, join(argv), q(opts.stdin or "/dev/null"), ef, opts.sink or "cat", of, tf)
   bash(script)
   local rc = tonumber(readfile(tf .. ".rc") or "")
-  local t = readfile(tf) or ""
-  local e, u, s, m = t:match("^([%d.]+) ([%d.]+) ([%d.]+) (%d+) %d+%s*$")
+  local e, u, s, m = read_rusage(tf)
   if rc == 124 or rc == 137 then return false, ("timed out after %d s"):format(cfg.timeout) end
   if rc ~= 0 or not e then
     local err = (readfile(ef) or ""):gsub("%s+$", ""):match("[^\n]*$")
     return false, ("exit %s: %s"):format(tostring(rc), err)
   end
-  return true, { wall = tonumber(e), cpu = tonumber(u) + tonumber(s), rss = tonumber(m), out = readfile(of) }
+  return true, { wall = e, cpu = u + s, rss = m, out = readfile(of) }
 end
 
 ------------------------------------------------------------------------------------------
@@ -555,13 +561,12 @@ local function scenario_scale(round)
       local wall = bench.now() - t0
       local rss, cpu, intact, broken = 0, 0, 0, nil
       for i = 1, n do
-        local t = readfile(("%s/%d.t"):format(dir, i)) or ""
-        local u, s, kb, status = t:match("^[%d.]+ ([%d.]+) ([%d.]+) (%d+) (%d+)%s*$")
-        rss = rss + (tonumber(kb) or 0)
-        cpu = cpu + (tonumber(u) or 0) + (tonumber(s) or 0)
+        local _, u, s, kb, status = read_rusage(("%s/%d.t"):format(dir, i))
+        rss = rss + (kb or 0)
+        cpu = cpu + (u or 0) + (s or 0)
         local out = readfile(("%s/%d.out"):format(dir, i)) or ""
         status = status or "none (it did not end)"
-        if out == expected and status == "0" then
+        if out == expected and status == 0 then
           intact = intact + 1
         elseif not broken then
           local got_lines = select(2, out:gsub("\n", ""))
