@@ -158,7 +158,7 @@ end
 -- The three tools, each asked to do the same thing
 
 local BASE = {
-  ours = { "lua5.4", "bin/dockerpty" },
+  ours = { "lua5.4", "build/bench/prefix/bin/dockerpty" },  -- bench/run installs it there
   docker = { "docker" },
   python = { "/usr/bin/python3", "bench/py_dockerpty.py" },
 }
@@ -676,8 +676,8 @@ else
   meta.machine = ("%s CPUs (`nproc`), %s, %s; kernel %s"):format(capture("nproc"), meminfo(),
     (readfile("/proc/cpuinfo") or ""):match("model name%s*:%s*([^\n]+)") or "?", capture("uname -r"))
   meta.engine = "Docker Engine " .. capture("docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}}, {{.Server.Os}}/{{.Server.Arch}})'")
-  meta.ours = ("dockerpty %s%s: `lua5.4 bin/dockerpty` (%s)"):format(capture("git rev-parse --short HEAD"),
-    capture("git status --porcelain -- src lua bin") ~= "" and " + uncommitted changes in src/lua/bin" or "", capture("lua5.4 -v"))
+  meta.ours = ("dockerpty %s%s: `lua5.4 build/bench/prefix/bin/dockerpty`, from `make install` (%s)"):format(capture("git rev-parse --short HEAD"),
+    capture("git status --porcelain -- src lua bin Makefile scripts") ~= "" and " + uncommitted changes" or "", capture("lua5.4 -v"))
   meta.docker = ("docker CLI %s (`%s`)"):format(capture("docker version --format '{{.Client.Version}}'"), capture("command -v docker"))
   meta.python = ("python3-dockerpty %s, python3-docker %s, %s: `bench/py_dockerpty.py`"):format(
     capture("dpkg-query -W -f '${Version}' python3-dockerpty"), capture("dpkg-query -W -f '${Version}' python3-docker"),

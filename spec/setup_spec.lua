@@ -1,4 +1,4 @@
--- The project's own set-up: the engine script and the luarocks install.
+-- The project's own set-up: the engine script, make install and the luarocks install.
 local helpers = require "helpers"
 
 -- Runs cmd in a shell; returns what it printed (stdout and stderr) and its exit status.
@@ -74,6 +74,33 @@ describe("scripts/engine #engine", function()
     assert.equal(0, status)
     assert.equal(("export DOCKER_HOST=tcp://127.0.0.1:2376 DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=%s/client\n")
       :format(helpers.tls), out)
+  end)
+end)
+
+describe("make install #engine #install", function()
+  it("installs a command that works from its prefix, with the modules precompiled for Lua 5.4", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    finally(function() sh("rm -rf " .. dir) end)
+    local lua_version = os.getenv("LUA_VERSION") or "5.4"
+    local out, status = sh(("make -s --no-print-directory install LUA_VERSION=%s PREFIX=%s")
+      :format(lua_version, dir))
+    assert.equal(0, status, out)
+    local share = dir .. "/share/lua/" .. (lua_version == "luajit" and "5.1" or lua_version) .. "/dockerpty/"
+    for _, m in ipairs { "init", "cli", "client", "session", "embed" } do
+      local f = assert(io.open(share .. m .. ".lua", "rb"))
+      local head = f:read(4)
+      f:close()
+      -- "\27Lua" starts a binary chunk; LuaJIT keeps the sources
+      assert.equal(lua_version == "luajit" and "--" or "\27Lua", head:sub(1, lua_version == "luajit" and 2 or 4), m)
+    end
+    out, status = sh(("cd / && %s/bin/dockerpty run --rm busybox sh -c 'echo from-$((6*7))'"):format(dir))
+    assert.equal(0, status, out)
+    assert.equal("from-42\n", out)
+    -- an error raised in a precompiled module is still one line, naming the thing and the cause
+    out, status = sh(("cd / && %s/bin/dockerpty run --rm --detach-keys=ctrl-zz busybox true"):format(dir))
+    assert.equal(125, status, out)
+    assert.equal('dockerpty: --detach-keys: invalid key spec "ctrl-zz": unknown key "ctrl-zz"\n', out)
   end)
 end)
 
