@@ -76,6 +76,35 @@ describe("faults #engine", function()
     assert.is_number(code)
   end)
 
+  -- spec/support/relay.py passes everything between the command and the real engine, but
+  -- stops taking the command's writes once the attach is sent: each write fails (EPIPE)
+  -- while the output keeps coming. Input is lost, as with the docker CLI; output is not.
+  it("deliver the output to its end and the exit code when the container's input breaks", function()
+    local sock = os.tmpname()
+    os.remove(sock)
+    local engine = (os.getenv("DOCKER_HOST") or ""):match("^unix://(.+)") or "/var/run/docker.sock"
+    local p = assert(io.popen(("python3 spec/support/relay.py %s %s >/dev/null 2>&1 & echo $!")
+      :format(sock, engine)))
+    local pid = p:read("*l")
+    p:close()
+    finally(function() os.execute("kill " .. pid .. "; rm -f " .. sock) end)
+    for _ = 1, 100 do
+      if helpers.execute("test -S " .. sock) then break end
+      require("dockerpty.core").sleep(0.05)
+    end
+    local input = os.tmpname()
+    local f = assert(io.open(input, "wb"))
+    f:write(("typed\n"):rep(500000)) -- 3 MB: far more than a socket holds
+    f:close()
+    local out, err, status = helpers.dockerpty({ "-H", "unix://" .. sock, "run", "-i", "--rm", "-l", helpers.label,
+      "busybox", "sh", "-c", "sleep 0.5; head -c 1000000 /dev/zero | tr '\\0' x; exit 3" }, { stdin = input })
+    os.remove(input)
+    assert.equal("", err)
+    assert.equal(3, status)
+    assert.equal(1000000, #out)
+    assert.is_nil(out:find("[^x]"))
+  end)
+
   it("deliver megabytes with no newline #heavy", function()
     local id = helpers.container(c, { Cmd = { "sh", "-c", "head -c 3145728 /dev/zero | tr '\\0' x" } })
     local name = os.tmpname()

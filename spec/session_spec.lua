@@ -190,6 +190,20 @@ for _, ep in ipairs(endpoints) do
       t:close()
     end)
 
+    it("sends what was typed before a bound key ahead of what its function sends", function()
+      local id = shell()
+      local t = helpers.pty_lua(session_program(([[dockerpty.start(c, %q, { keys = {
+          ["ctrl-g"] = function(s) s:send("cd-$((2+3))\r") end,
+        } })]]):format(id)), { env = ep.env })
+      t:expect("# ")
+      t:send("echo ab\7") -- one read: the typed bytes and the key together
+      t:expect("abcd%-5")
+      t:send("exit\r")
+      assert.equal("0:nil:nil", t:expect("RESULT:([^\r]*)"))
+      t:wait()
+      t:close()
+    end)
+
     it("runs an exec with a tty, sized like the terminal, and returns its exit code", function()
       local id = helpers.container(c, { Cmd = { "sleep", "300" } })
       assert(c:start(id))

@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -287,9 +288,10 @@ int dp_transport_failure(lua_State *L, const transport *t, CURL *c, CURLcode rc,
 static int push_failure(lua_State *L, transport *t, CURLcode rc)
 {
 	if (t->body.overflow || t->head.overflow) {
+		char max[32];
+		snprintf(max, sizeof max, "%zu", t->body.overflow ? t->body.max : t->head.max);
 		lua_pushnil(L);
-		lua_pushfstring(L, "response from %s is larger than %d bytes", t->endpoint,
-				(int)(t->body.overflow ? t->body.max : t->head.max));
+		lua_pushfstring(L, "response from %s is larger than %s bytes", t->endpoint, max);
 		lua_pushliteral(L, "too_large");
 		return 3;
 	}

@@ -190,14 +190,27 @@ static void note_rate(pump *p, size_t k)
 	ns = (long long)(now.tv_sec - p->last_read.tv_sec) * 1000000000LL +
 	     (now.tv_nsec - p->last_read.tv_nsec);
 	p->last_read = now;
-	ns = ns / (long long)k * BULK_BYTES; /* the time BULK_BYTES take */
-	p->hold_ms = ns >= BULK_WAIT_MS * 1000000LL ? BULK_WAIT_MS : (int)(ns / 1000000);
+	ns /= (long long)k; /* per byte; the time BULK_BYTES take is that times BULK_BYTES */
+	p->hold_ms = ns > BULK_WAIT_MS * 1000000LL / BULK_BYTES ? BULK_WAIT_MS
+								 : (int)(ns * BULK_BYTES / 1000000);
 }
 
 /* Whether the stream is streaming and the next read waits for a hold. */
 static int holds(const pump *p)
 {
 	return p->may_hold && p->streak >= BULK_STREAK && p->hold_ms > 0 && p->raw_cap >= RAW_MAX;
+}
+
+/*
+ * The container takes no more input: the engine, or the way to it, closed that side (a
+ * write or the half-close failed). What is typed from now on is dropped, as after the end of
+ * input, so the keys are still matched; the output still comes to its end, and its end, or
+ * the stream's own error, is what the session reports.
+ */
+static void input_gone(pump *p)
+{
+	p->write_closed = 1;
+	p->send_pos = p->send_len;
 }
 
 /* Moves every byte that can move without waiting. Returns an event, or EV_NONE. */
@@ -211,11 +224,11 @@ static int advance(pump *p, dp_stream *s)
 			return ev;
 		if (p->seg_len && p->out_ready[p->seg_type]) {
 			ssize_t k = write_segment(p);
-			if (k > 0) {
-				moved = 1;
+			if (k > 0 || (k < 0 && errno == EINTR)) {
+				moved = 1; /* after EINTR too: out_ready stays, so no poll would wake */
 			} else if (k < 0 && errno == EAGAIN) {
 				p->out_ready[p->seg_type] = 0;
-			} else if (k < 0 && errno != EINTR) {
+			} else if (k < 0) {
 				return fail(p, p->seg_type == DP_STDERR ? "cannot write to stderr"
 									: "cannot write to stdout",
 					    strerror(errno));
@@ -253,7 +266,7 @@ static int advance(pump *p, dp_stream *s)
 					       &out_len, &match);
 			p->in_pos += used;
 			p->send_len = out_len;
-			p->send_pos = 0;
+			p->send_pos = p->write_closed ? out_len : 0;
 			moved = 1;
 			if (match >= 0) {
 				p->match = match;
@@ -269,18 +282,20 @@ static int advance(pump *p, dp_stream *s)
 			} else if (k == DP_AGAIN) {
 				p->send_wait = 1;
 			} else {
-				return fail(p, "stream", dp_stream_error(s));
+				input_gone(p);
+				moved = 1;
 			}
 		}
-		if (p->in_eof && !p->write_closed && p->in_pos == p->in_len &&
+		if (p->in_eof && !p->write_closed && !p->send_wait && p->in_pos == p->in_len &&
 		    p->send_pos == p->send_len) {
 			/* End of input: what the matcher held back goes out, then the half-close. */
 			p->send_len = dp_matcher_flush(&p->keys, p->send);
 			p->send_pos = 0;
 			if (p->send_len == 0) {
-				p->write_closed = 1;
-				if (dp_stream_close_write(s) != 0)
-					return fail(p, "stream", dp_stream_error(s));
+				if (dp_stream_close_write(s) == DP_AGAIN)
+					p->send_wait = 1; /* TLS's alert waits for room, as a write does */
+				else
+					p->write_closed = 1; /* or it failed: the input is over either way */
 			}
 			moved = 1;
 		}
@@ -301,8 +316,9 @@ static void read_stdin(pump *p)
 	}
 }
 
-/* Sends what the matcher let through before a detach, waiting a little at most. */
-static void flush_before_detach(pump *p, dp_stream *s)
+/* What was typed before a key goes before what the key does: a detach, or a handler's send.
+ * A second at most per wait, should the container take no input. */
+static void flush_typed(pump *p, dp_stream *s)
 {
 	while (p->send_pos < p->send_len) {
 		long k = dp_stream_write(s, (const char *)p->send + p->send_pos, p->send_len - p->send_pos);
@@ -349,9 +365,10 @@ static int run(pump *p, dp_stream *s, int timeout_ms)
 		short ev = 0;
 		int e = advance(p, s);
 
-		if (e == EV_KEY && p->detaches[p->match]) {
-			flush_before_detach(p, s);
-			return p->ended = EV_DETACH;
+		if (e == EV_KEY) {
+			flush_typed(p, s);
+			if (p->detaches[p->match])
+				return p->ended = EV_DETACH;
 		}
 		if (e == EV_END)
 			return p->ended = EV_END;

@@ -3,12 +3,14 @@
  * "Upgrade: tcp", then the connection carries the container's bytes both ways.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "dockerpty.h"
@@ -138,25 +140,41 @@ static int write_all(dp_stream *s, const char *buf, size_t n, int timeout_ms)
 	return 0;
 }
 
-/* The container sees the end of its input; its output still comes. */
+/* The container sees the end of its input; its output still comes. DP_AGAIN: the socket has
+ * no room for TLS's alert yet; call again once it is writable. */
 int dp_stream_close_write(dp_stream *s)
 {
 	if (!s->curl)
 		return DP_FAIL;
 	if (s->write_closed)
 		return 0;
-	s->write_closed = 1;
 	if (s->tls) {
 		/* TLS ends a direction with a close_notify alert, on the session libcurl owns. */
 		const struct curl_tlssessioninfo *info = NULL;
-		if (curl_easy_getinfo(s->curl, CURLINFO_TLS_SSL_PTR, &info) == CURLE_OK && info &&
-		    info->backend == CURLSSLBACKEND_OPENSSL && info->internals) {
-			SSL_shutdown((SSL *)info->internals);
-			return 0;
+		SSL *ssl;
+		int r;
+		if (curl_easy_getinfo(s->curl, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info ||
+		    info->backend != CURLSSLBACKEND_OPENSSL || !info->internals) {
+			s->write_closed = 1;
+			snprintf(s->err, sizeof s->err, "cannot half-close the TLS stream to %s", s->endpoint);
+			return DP_FAIL;
 		}
-		snprintf(s->err, sizeof s->err, "cannot half-close the TLS stream to %s", s->endpoint);
-		return DP_FAIL;
+		ssl = (SSL *)info->internals;
+		ERR_clear_error();
+		r = SSL_shutdown(ssl);
+		if (r < 0) {
+			int e = SSL_get_error(ssl, r);
+			if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+				return DP_AGAIN;
+			s->write_closed = 1;
+			snprintf(s->err, sizeof s->err, "cannot half-close the TLS stream to %s: %s", s->endpoint,
+				 e == SSL_ERROR_SYSCALL && errno ? strerror(errno) : "TLS error");
+			return DP_FAIL;
+		}
+		s->write_closed = 1;
+		return 0;
 	}
+	s->write_closed = 1;
 	if (shutdown(s->fd, SHUT_WR) != 0) {
 		snprintf(s->err, sizeof s->err, "cannot half-close the stream to %s: %s", s->endpoint,
 			 strerror(errno));
@@ -268,6 +286,7 @@ static int l_hijack(lua_State *L)
 	dp_stream *s;
 
 	luaL_argcheck(L, target[0] == '/', 2, "must start with '/'");
+	luaL_argcheck(L, body_len <= INT_MAX, 3, "larger than 2 GiB");
 	s = lua_newuserdatauv(L, sizeof *s, 0);
 	memset(s, 0, sizeof *s);
 	s->fd = CURL_SOCKET_BAD;
@@ -420,7 +439,14 @@ static int s_write(lua_State *L)
 static int s_close_write(lua_State *L)
 {
 	dp_stream *s = dp_check_stream(L, 1);
-	if (dp_stream_close_write(s) != 0)
+	int r;
+	while ((r = dp_stream_close_write(s)) == DP_AGAIN) {
+		if (dp_wait_fd(dp_stream_fd(s), POLLOUT, 10000) <= 0) {
+			snprintf(s->err, sizeof s->err, "timed out half-closing the stream to %s", s->endpoint);
+			return push_stream_error(L, s);
+		}
+	}
+	if (r != 0)
 		return push_stream_error(L, s);
 	lua_pushboolean(L, 1);
 	return 1;

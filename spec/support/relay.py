@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""relay.py LISTEN ENGINE: a unix socket at LISTEN that relays each connection to the
+engine's socket at ENGINE, and breaks the way in under an attach: once an attach request
+has gone to the engine, the relay stops reading what the client sends on that connection,
+so the client's writes fail (EPIPE) while the engine's answer and the container's output
+still come through to the end. The engine is the real one; only the path to it breaks, as
+when a proxy in between gives up on the container's input."""
+import os
+import socket
+import sys
+import threading
+
+
+def engine_to_client(engine, client):
+    try:
+        while True:
+            data = engine.recv(65536)
+            if not data:
+                break
+            client.sendall(data)
+    except OSError:
+        pass
+    finally:
+        try:
+            client.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
+def client_to_engine(client, engine):
+    try:
+        while True:
+            data = client.recv(65536)
+            if not data:
+                engine.shutdown(socket.SHUT_WR)
+                return
+            if data.startswith(b"POST ") and b"/attach?" in data.split(b"\r\n", 1)[0]:
+                head = data.find(b"\r\n\r\n")
+                engine.sendall(data if head < 0 else data[:head + 4])
+                client.shutdown(socket.SHUT_RD)
+                return
+            engine.sendall(data)
+    except OSError:
+        pass
+
+
+def serve(client, path):
+    engine = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    engine.connect(path)
+    threads = [threading.Thread(target=engine_to_client, args=(engine, client), daemon=True),
+               threading.Thread(target=client_to_engine, args=(client, engine), daemon=True)]
+    for t in threads:
+        t.start()
+
+
+def main():
+    listen, path = sys.argv[1], sys.argv[2]
+    if os.path.exists(listen):
+        os.unlink(listen)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(listen)
+    server.listen(16)
+    print("ready", flush=True)
+    while True:
+        client, _ = server.accept()
+        serve(client, path)
+
+
+if __name__ == "__main__":
+    main()
