@@ -284,6 +284,17 @@ describe("dockerpty exec and attach #engine", function()
     assert.equal(before, t:settings())
     t:close()
 
+    -- a resize draws again; SIGTERM puts the screen and the terminal back, then ends it
+    t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "pick" })
+    t:expect("pick a container")
+    t:resize(30, 100)
+    t:expect("pick a container")
+    t:kill(15)
+    assert.same({ "signal", 15 }, { t:wait() })
+    t:expect("\27%[%?1049l")
+    assert.equal(before, t:settings())
+    t:close()
+
     t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "attach" })
     t:expect("pick a container")
     t:send("spec-target")

@@ -58,10 +58,11 @@ static int set_cloexec_nonblock(int fd)
 }
 
 /* signals(true): SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGQUIT go to the pump and SIGPIPE is
- * ignored; signals(false) puts back what was there. Returns the self-pipe's read end. */
+ * ignored; signals(false) puts back what was there. Returns the self-pipe's read end (-1 when
+ * off), and whether they were on before. */
 static int l_signals(lua_State *L)
 {
-	int on = lua_toboolean(L, 1);
+	int on = lua_toboolean(L, 1), was_on = signals_on;
 	size_t i;
 
 	if (on && !signals_on) {
@@ -87,7 +88,8 @@ static int l_signals(lua_State *L)
 		signals_on = 0;
 	}
 	lua_pushinteger(L, dp_signal_fd());
-	return 1;
+	lua_pushboolean(L, was_on);
+	return 2;
 }
 
 /* pending_signals() -> {signo...}: drains the self-pipe, each number once, in arrival order */

@@ -2,6 +2,8 @@
 -- a fuzzy matcher, and the terminal picker built on them.
 local core = require "dockerpty.core"
 
+local SIGWINCH = 28
+
 local M = {}
 
 -- One container summary as the picker and hosts use it.
@@ -166,7 +168,20 @@ function M.pick(client, opts)
   local out_fd = core.fileno(out)
   local mode, merr = core.raw(in_fd)
   if not mode then return nil, merr, "terminal" end
-  local text, sel, result, why = opts.text or "", 1, nil, nil
+  -- Signals come as bytes on a pipe: a resize draws again; any other ends the picker with the
+  -- screen and the terminal put back, then goes on to do what it would have done.
+  local sig_fd, signals_before = core.signals(true)
+  local text, sel, result, why, signal = opts.text or "", 1, nil, nil, nil
+  local function next_bytes()
+    local ready = core.poll({ { in_fd, "r" }, { sig_fd, "r" } })
+    if ready[sig_fd] then
+      for _, sig in ipairs(core.pending_signals()) do
+        if sig ~= SIGWINCH then signal = sig; return nil end
+      end
+    end
+    if ready[in_fd] then return core.read(in_fd, 256, 0) end
+    return ""
+  end
   local ok, perr = pcall(function()
     out:write("\27[?1049h") -- the alternate screen: the user's own comes back untouched
     while true do
@@ -184,7 +199,7 @@ function M.pick(client, opts)
       sel = math.max(1, math.min(sel, #list))
       local rows, cols = core.winsize(out_fd)
       render(out, text, list, sel, rows or 24, cols or 80)
-      local bytes = core.read(in_fd, 256)
+      local bytes = next_bytes()
       if bytes == nil then why = "cancelled"; return end
       -- a lone escape may be the start of an arrow key: give the rest a moment
       if bytes == "\27" then bytes = bytes .. (core.read(in_fd, 256, 50) or "") end
@@ -202,6 +217,8 @@ function M.pick(client, opts)
   out:write("\27[?1049l")
   out:flush()
   mode:restore()
+  if not signals_before then core.signals(false) end
+  if signal then core.raise(signal) end
   if not ok then error(perr, 0) end
   if result then return result end
   return nil, why or "cancelled"
