@@ -325,9 +325,9 @@ static int l_hijack(lua_State *L)
 	buf = malloc(DP_HEAD_MAX + 4096);
 	if (!buf)
 		return luaL_error(L, "out of memory");
+	s->early = buf; /* the stream owns it now (early_len 0): freed with it, whatever raises */
 	head_len = read_head(s, buf, DP_HEAD_MAX + 4096, &len, &h);
 	if (head_len < 0) {
-		free(buf);
 		lua_pushnil(L);
 		if (head_len == -1)
 			lua_pushfstring(L, "%s answered with something other than HTTP", s->endpoint);
@@ -341,7 +341,6 @@ static int l_hijack(lua_State *L)
 		luaL_Buffer b;
 		luaL_buffinit(L, &b);
 		luaL_addlstring(&b, buf + head_len, len - (size_t)head_len);
-		free(buf);
 		read_error_body(s, &b, len - (size_t)head_len, h.content_length);
 		luaL_pushresult(&b);
 		stream_release(s);
@@ -354,9 +353,9 @@ static int l_hijack(lua_State *L)
 	if ((size_t)head_len < len) {
 		s->early_len = len - (size_t)head_len;
 		memmove(buf, buf + head_len, s->early_len);
-		s->early = buf;
 	} else {
 		free(buf);
+		s->early = NULL;
 	}
 	lua_createtable(L, 0, 2);
 	lua_pushinteger(L, h.status);
