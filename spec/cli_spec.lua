@@ -29,6 +29,23 @@ describe("dockerpty run #engine", function()
     assert.equal("from entrypoint\n", out)
   end)
 
+  it("passes -e NAME with this side's value, as docker does, and refuses -e =x", function()
+    local out, err, status = dp({ "run", "--rm", "-l", helpers.label, "-e", "DP_SET", "-e", "DP_UNSET",
+      "busybox", "sh", "-c", "echo ${DP_SET-none} ${DP_UNSET-none}" }, { env = { DP_SET = "here" } })
+    assert.equal(0, status, err)
+    assert.equal("here none\n", out)
+    out, err, status = dp { "run", "--rm", "-l", helpers.label, "-e", "=x", "busybox", "true" }
+    assert.equal(125, status)
+    assert.equal("dockerpty: invalid environment variable: =x\n", err)
+  end)
+
+  it("runs -dit with no terminal: a detached run attaches nothing", function()
+    local out, err, status = dp { "run", "-dit", "-l", helpers.label, "busybox", "sh" }
+    assert.equal(0, status, err)
+    local id = out:match("^(%x+)\n$")
+    assert.is_true(assert(c:inspect_container(id)).State.Running)
+  end)
+
   it("names and labels the container, and -d prints its id", function()
     local out, err, status = dp { "run", "-d", "--name", "dockerpty-spec-named", "-l", helpers.label,
       "-l", "tier=test", "busybox", "sleep", "300" }

@@ -218,8 +218,20 @@ local function labels_of(list)
   return labels
 end
 
+-- -e NAME passes NAME's value here, as docker does; a NAME not set here is passed as it is.
+local function env_list(list, getenv)
+  if not list then return nil end
+  local out = {}
+  for i, e in ipairs(list) do
+    if e:sub(1, 1) == "=" then exit_with(FAIL, ("invalid environment variable: %s"):format(e)) end
+    local v = not e:find("=", 1, true) and getenv(e)
+    out[i] = v and e .. "=" .. v or e
+  end
+  return out
+end
+
 function COMMANDS.run.handler(client, opts, args, env)
-  check_tty(opts.interactive, opts.tty)
+  if not opts.detach then check_tty(opts.interactive, opts.tty) end -- detached, no terminal is needed
   local image = args[1]
   local cmd = { unpack(args, 2) }
   local keys = detach_keys(opts, env.getenv)
@@ -228,7 +240,7 @@ function COMMANDS.run.handler(client, opts, args, env)
     Image = image,
     Cmd = #cmd > 0 and cmd or nil,
     Entrypoint = opts.entrypoint and { opts.entrypoint } or nil,
-    Env = opts.env, WorkingDir = opts.workdir, User = opts.user,
+    Env = env_list(opts.env, env.getenv), WorkingDir = opts.workdir, User = opts.user,
     Hostname = opts.hostname, Labels = opts.label and labels_of(opts.label) or nil,
     Tty = opts.tty == true,
     OpenStdin = opts.interactive == true,
@@ -291,7 +303,7 @@ function COMMANDS.exec.handler(client, opts, args, env)
   if #cmd == 0 then cmd = { "sh" } end
   local status, err, kind = dockerpty.exec_command(client, id, cmd, {
     interactive = opts.interactive == true, tty = opts.tty == true,
-    env = opts.env, workdir = opts.workdir, user = opts.user, detach_keys = keys,
+    env = env_list(opts.env, env.getenv), workdir = opts.workdir, user = opts.user, detach_keys = keys,
   })
   return session_result(status, err, kind)
 end
