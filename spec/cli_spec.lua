@@ -37,6 +37,7 @@ describe("dockerpty run #engine", function()
     out, err, status = dp { "run", "--rm", "-l", helpers.label, "-e", "=x", "busybox", "true" }
     assert.equal(125, status)
     assert.equal("dockerpty: invalid environment variable: =x\n", err)
+    assert.equal("", out)
   end)
 
   it("runs -dit with no terminal: a detached run attaches nothing", function()
