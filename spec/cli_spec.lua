@@ -73,6 +73,26 @@ describe("dockerpty run #engine", function()
       .. "and dockerpty never pulls: build or load it first\n", err)
   end)
 
+  it("gets the exit code at API 1.30, and refuses an older DOCKER_API_VERSION in one line", function()
+    local out, err, status = dp({ "run", "--rm", "-l", helpers.label, "busybox", "sh", "-c",
+      "sleep 0.3; echo late; exit 4" }, { env = { DOCKER_API_VERSION = "1.30" } })
+    assert.equal("late\n", out)
+    assert.equal(4, status)
+    local id = helpers.container(c, { Cmd = { "sh", "-c", "sleep 1; echo done; exit 5" } })
+    assert(c:start(id))
+    out, err, status = dp({ "attach", id }, { env = { DOCKER_API_VERSION = "1.30" } })
+    assert.equal("done\n", out)
+    assert.equal(5, status)
+    local before = #assert(c:containers { all = true })
+    for _, cmd in ipairs { { "run", "--rm", "busybox", "true" }, { "attach", id }, { "exec", id, "true" } } do
+      out, err, status = dp(cmd, { env = { DOCKER_API_VERSION = "1.29" } })
+      assert.equal(125, status)
+      assert.equal("", out)
+      assert.equal("dockerpty: API version 1.29 is older than 1.30, the oldest dockerpty supports\n", err)
+    end
+    assert.equal(before, #assert(c:containers { all = true }))
+  end)
+
   it("removes a --rm container when it exits, even when it never started", function()
     local before = #assert(c:containers { all = true })
     local _, _, status = dp { "run", "--rm", "busybox", "true" }

@@ -5,8 +5,9 @@ local endpoint = require "dockerpty.endpoint"
 
 local M = {}
 
--- The oldest engine API dockerpty talks to, and the newest it asks for.
-M.MIN_API_VERSION = "1.25"
+-- The oldest engine API dockerpty talks to, and the newest it asks for. A session needs
+-- 1.30: before it, a wait takes no condition and answers only when the container has ended.
+M.MIN_API_VERSION = "1.30"
 M.MAX_API_VERSION = "1.47"
 
 local Client = {}
@@ -379,7 +380,7 @@ function Client:wait_later(id, condition)
   check_id(id, 1, "wait_later")
   local v, err, code = self:negotiate()
   if not v then return nil, err, code end
-  local q = version_number(v) >= version_number("1.30") and query_string { condition = condition or "next-exit" } or ""
+  local q = query_string { condition = condition or "next-exit" }
   local stream, herr, hcode = refused_or(core.hijack(self.transport,
     "/v" .. v .. "/containers/" .. escape(id) .. "/wait" .. q, nil, nil, false))
   if not stream then return nil, herr, hcode end
