@@ -72,7 +72,7 @@ COMMANDS.attach = {
 
 COMMANDS.exec = {
   usage = "dockerpty exec [OPTIONS] [CONTAINER COMMAND [ARG...]]",
-  summary = "Run a command in a running container (with no CONTAINER on a terminal, pick one and run sh)",
+  summary = "Run a command in a running container (with no CONTAINER on a terminal, pick one and run sh -it)",
   flags = {
     { short = "i", long = "interactive", kind = "bool", help = "Keep STDIN open and send ours to it" },
     { short = "t", long = "tty", kind = "bool", help = "Allocate a pseudo-TTY" },
@@ -295,10 +295,12 @@ function COMMANDS.attach.handler(client, opts, args, env)
 end
 
 function COMMANDS.exec.handler(client, opts, args, env)
-  check_tty(opts.interactive, opts.tty)
-  local keys = detach_keys(opts, env.getenv)
   local ref, cmd = args[1], { unpack(args, 2) }
   if ref and #cmd == 0 then exit_with(1, '"exec" requires at least 2 arguments.', "exec") end
+  -- no container: one is picked on the terminal, and gets a shell there, as exec -it sh
+  if not ref and stdin_is_tty() then opts.interactive, opts.tty = true, true end
+  check_tty(opts.interactive, opts.tty)
+  local keys = detach_keys(opts, env.getenv)
   local id = container_arg(client, ref, "exec")
   if #cmd == 0 then cmd = { "sh" } end
   local status, err, kind = dockerpty.exec_command(client, id, cmd, {
