@@ -95,6 +95,34 @@ describe("dockerpty run #engine", function()
     assert.equal(before, #assert(c:containers { all = true }))
   end)
 
+  it("keeps a closed stdin, stdout or stderr from being taken by a socket", function()
+    local err = os.tmpname()
+    local function run(redirect)
+      local out, status = helpers.popen_status(("%s bin/dockerpty run --rm -i -l %s busybox sh -c %s 2>%s %s")
+        :format(helpers.lua, helpers.label, helpers.shell_quote("echo in=$(wc -c); exit 2"), err, redirect))
+      local f = assert(io.open(err))
+      local e = f:read("a")
+      f:close()
+      return out, e, status
+    end
+    -- stdout closed: writing to it fails as it does on a closed descriptor, in one line
+    local out, e, status = run(">&- </dev/null")
+    assert.equal("", out)
+    assert.equal("dockerpty: cannot write to stdout: Bad file descriptor\n", e)
+    assert.equal(125, status)
+    -- stdin closed: the container reads the end of its input
+    out, e, status = run("<&-")
+    assert.equal("in=0\n", out)
+    assert.equal("", e)
+    assert.equal(2, status)
+    -- stderr closed: stdout is whole
+    out, e, status = run("</dev/null 2>&-")
+    assert.equal("in=0\n", out)
+    assert.equal(2, status)
+    assert.equal("", e) -- nothing reached the file that stderr was before it was closed
+    os.remove(err)
+  end)
+
   it("removes a --rm container when it exits, even when it never started", function()
     local before = #assert(c:containers { all = true })
     local _, _, status = dp { "run", "--rm", "busybox", "true" }

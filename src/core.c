@@ -14,6 +14,7 @@ void dp_new_class(lua_State *L, const char *name, const luaL_Reg *meta, const lu
 
 int luaopen_dockerpty_core(lua_State *L)
 {
+	dp_std_fds_guard(); /* before anything opens a socket */
 	lua_newtable(L);
 	dp_json_open(L);
 	dp_http_open(L);

@@ -46,6 +46,9 @@ const char *dp_stream_error(const dp_stream *s);
 /* term.c: the self-pipe that signal handlers write signal numbers to (-1 when off). */
 int dp_signal_fd(void);
 
+/* term.c: /dev/null on each of 0, 1 and 2 that is closed, so that no socket takes its number. */
+void dp_std_fds_guard(void);
+
 /* Waits for events on fd for up to timeout_ms (-1: no limit), through EINTR; poll's result. */
 int dp_wait_fd(int fd, short events, int timeout_ms);
 

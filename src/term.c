@@ -49,6 +49,24 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
+/*
+ * A closed 0, 1 or 2 is the number the next socket gets, and the container's output would
+ * go into it. Each closed one gets /dev/null, read-only: stdin reads end of file, and
+ * writing to stdout or stderr fails with EBADF, as it does on the closed descriptor.
+ */
+void dp_std_fds_guard(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int nul = open("/dev/null", O_RDONLY);
+		if (nul >= 0 && nul != fd) {
+			dup2(nul, fd);
+			close(nul);
+		}
+	}
+}
+
 static int set_cloexec_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
