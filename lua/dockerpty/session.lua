@@ -172,8 +172,11 @@ function Session:pump_loop()
       -- recording or filtering: the output passes through Lua on its way out
       if self.filter then arg = self.filter:feed(arg) end
       local f = stream == 2 and self.err_file or self.out_file
-      f:write(arg)
-      f:flush()
+      local ok, werr = f:write(arg)
+      if ok then ok, werr = f:flush() end
+      if not ok then
+        return nil, ("cannot write to %s: %s"):format(stream == 2 and "stderr" or "stdout", werr), "transport"
+      end
       if self.recorder then self.recorder:output(arg) end
     elseif ev == "watch" then
       local ok, err, code = self:on_started()
