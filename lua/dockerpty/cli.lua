@@ -146,14 +146,19 @@ local function config_detach_keys(getenv)
     io.stderr:write(("WARNING: ignoring %s/config.json: %s\n"):format(dir, err or "not an object"))
     return nil
   end
-  if type(doc.detachKeys) == "string" and doc.detachKeys ~= "" then return doc.detachKeys end
+  if type(doc.detachKeys) == "string" and doc.detachKeys ~= "" then
+    return doc.detachKeys, ("detachKeys in %s/config.json"):format(dir)
+  end
 end
 
+-- As docker: --detach-keys, else the config file's, else the default; an empty flag is unset.
 local function detach_keys(opts, getenv)
-  local spec = opts["detach-keys"] or config_detach_keys(getenv)
+  local spec, from = opts["detach-keys"], "--detach-keys"
+  if spec == "" then spec = nil end
+  if not spec then spec, from = config_detach_keys(getenv) end
   if spec then
     local ok, err = core.parse_keys(spec)
-    if not ok then exit_with(FAIL, "--detach-keys: " .. err) end
+    if not ok then exit_with(FAIL, from .. ": " .. err) end
   end
   return spec
 end
