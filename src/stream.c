@@ -140,47 +140,53 @@ static int write_all(dp_stream *s, const char *buf, size_t n, int timeout_ms)
 	return 0;
 }
 
+/* TLS ends a direction with a close_notify alert, on the session libcurl owns. */
+static int tls_close_notify(dp_stream *s)
+{
+	const struct curl_tlssessioninfo *info = NULL;
+	SSL *ssl;
+	int r;
+
+	if (curl_easy_getinfo(s->curl, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info ||
+	    info->backend != CURLSSLBACKEND_OPENSSL || !info->internals) {
+		snprintf(s->err, sizeof s->err, "cannot half-close the TLS stream to %s", s->endpoint);
+		return DP_FAIL;
+	}
+	ssl = (SSL *)info->internals;
+	ERR_clear_error();
+	r = SSL_shutdown(ssl);
+	if (r < 0) {
+		int e = SSL_get_error(ssl, r);
+		if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+			return DP_AGAIN;
+		snprintf(s->err, sizeof s->err, "cannot half-close the TLS stream to %s: %s", s->endpoint,
+			 e == SSL_ERROR_SYSCALL && errno ? strerror(errno) : "TLS error");
+		return DP_FAIL;
+	}
+	return 0;
+}
+
 /* The container sees the end of its input; its output still comes. DP_AGAIN: the socket has
- * no room for TLS's alert yet; call again once it is writable. */
+ * no room for TLS's alert yet; call again once it is writable. Any other outcome is final. */
 int dp_stream_close_write(dp_stream *s)
 {
+	int r;
+
 	if (!s->curl)
 		return DP_FAIL;
 	if (s->write_closed)
 		return 0;
 	if (s->tls) {
-		/* TLS ends a direction with a close_notify alert, on the session libcurl owns. */
-		const struct curl_tlssessioninfo *info = NULL;
-		SSL *ssl;
-		int r;
-		if (curl_easy_getinfo(s->curl, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info ||
-		    info->backend != CURLSSLBACKEND_OPENSSL || !info->internals) {
-			s->write_closed = 1;
-			snprintf(s->err, sizeof s->err, "cannot half-close the TLS stream to %s", s->endpoint);
-			return DP_FAIL;
-		}
-		ssl = (SSL *)info->internals;
-		ERR_clear_error();
-		r = SSL_shutdown(ssl);
-		if (r < 0) {
-			int e = SSL_get_error(ssl, r);
-			if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
-				return DP_AGAIN;
-			s->write_closed = 1;
-			snprintf(s->err, sizeof s->err, "cannot half-close the TLS stream to %s: %s", s->endpoint,
-				 e == SSL_ERROR_SYSCALL && errno ? strerror(errno) : "TLS error");
-			return DP_FAIL;
-		}
+		r = tls_close_notify(s);
+	} else {
+		r = shutdown(s->fd, SHUT_WR) == 0 ? 0 : DP_FAIL;
+		if (r)
+			snprintf(s->err, sizeof s->err, "cannot half-close the stream to %s: %s", s->endpoint,
+				 strerror(errno));
+	}
+	if (r != DP_AGAIN)
 		s->write_closed = 1;
-		return 0;
-	}
-	s->write_closed = 1;
-	if (shutdown(s->fd, SHUT_WR) != 0) {
-		snprintf(s->err, sizeof s->err, "cannot half-close the stream to %s: %s", s->endpoint,
-			 strerror(errno));
-		return DP_FAIL;
-	}
-	return 0;
+	return r;
 }
 
 int dp_stream_fd(const dp_stream *s)

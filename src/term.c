@@ -350,4 +350,6 @@ void dp_term_open(lua_State *L)
 
 	dp_new_class(L, TERM_MODE, mode_meta, mode_methods);
 	luaL_setfuncs(L, funcs, 0);
+	lua_pushinteger(L, SIGWINCH); /* what pending_signals gives for a resize */
+	lua_setfield(L, -2, "SIGWINCH");
 }

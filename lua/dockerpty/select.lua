@@ -2,7 +2,7 @@
 -- a fuzzy matcher, and the terminal picker built on them.
 local core = require "dockerpty.core"
 
-local SIGWINCH = 28
+local SIGWINCH = core.SIGWINCH
 
 local M = {}
 

@@ -10,7 +10,7 @@ local M = {}
 M.DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 
 local SIGNAL_NAMES = { [1] = "SIGHUP", [2] = "SIGINT", [3] = "SIGQUIT", [15] = "SIGTERM" }
-local SIGWINCH = 28
+local SIGWINCH = core.SIGWINCH
 
 local Session = {}
 Session.__index = Session
