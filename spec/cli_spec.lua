@@ -20,6 +20,10 @@ describe("dockerpty run #engine", function()
       "sh", "-c", "echo $FOO $BAZ $(pwd) $(id -u):$(id -g) $(hostname)" }
     assert.equal(0, status, err)
     assert.equal("bar qux /etc 1234:5678 hh\n", out)
+    -- -h is the host name, as in docker run, not --help
+    out, err, status = dp { "run", "--rm", "-l", helpers.label, "-h", "web1", "busybox", "hostname" }
+    assert.equal(0, status, err)
+    assert.equal("web1\n", out)
     out, err, status = dp { "run", "--rm", "-l", helpers.label, "--network", "none", "busybox", "cat", "/proc/net/dev" }
     assert.equal(0, status, err)
     assert.matches("lo:", out)
@@ -442,7 +446,7 @@ describe("dockerpty ps #engine", function()
     end
     out = dp { "run", "--help" }
     for _, flag in ipairs { "-i, --interactive", "-t, --tty", "--rm", "--name", "-e, --env", "-w, --workdir",
-      "-u, --user", "--entrypoint", "--detach-keys", "-l, --label", "--hostname", "--network", "--sig-proxy" } do
+      "-u, --user", "--entrypoint", "--detach-keys", "-l, --label", "-h, --hostname", "--network", "--sig-proxy" } do
       assert.truthy(out:find(flag, 1, true), flag)
     end
   end)

@@ -49,10 +49,10 @@ COMMANDS.run = {
     { long = "entrypoint", kind = "string", help = "Overwrite the default ENTRYPOINT of the image" },
     DETACH_KEYS,
     { short = "l", long = "label", kind = "list", help = "Set metadata on the container (key=value)" },
-    { long = "hostname", kind = "string", help = "Container host name" },
+    { short = "h", long = "hostname", kind = "string", help = "Container host name" },
     { long = "network", kind = "string", help = "Connect the container to a network" },
     { long = "sig-proxy", kind = "bool", default = true, help = "Forward received signals to the container (without a tty)" },
-    HELP,
+    { long = "help", kind = "bool", help = "Print usage" }, -- as docker run: -h is --hostname
   },
 }
 
