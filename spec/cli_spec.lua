@@ -208,12 +208,23 @@ describe("dockerpty run #engine", function()
     t:send("\24x")
     assert.same({ "exit", 0 }, { t:wait() })
     t:close()
+    -- an empty file is no settings at all; a directory in its place is warned about and passed over
+    f = assert(io.open(dir .. "/config.json", "w"))
+    f:close()
+    local out, err, status = dp({ "run", "--rm", "busybox", "echo", "ok" }, { env = { DOCKER_CONFIG = dir } })
+    assert.same({ "ok\n", "", 0 }, { out, err, status })
+    os.remove(dir .. "/config.json")
+    assert(helpers.execute("mkdir " .. dir .. "/config.json"))
+    out, err, status = dp({ "run", "--rm", "busybox", "echo", "ok" }, { env = { DOCKER_CONFIG = dir } })
+    assert.same({ "ok\n", ("WARNING: ignoring %s/config.json: Is a directory\n"):format(dir), 0 }, { out, err, status })
+    assert(helpers.execute("rmdir " .. dir .. "/config.json"))
     -- a bad spec in the file is blamed on the file
     f = assert(io.open(dir .. "/config.json", "w"))
     f:write('{"detachKeys": "ctrl-"}')
     f:close()
-    local _, err, status = dp({ "run", "--rm", "busybox", "true" }, { env = { DOCKER_CONFIG = dir } })
+    out, err, status = dp({ "run", "--rm", "busybox", "true" }, { env = { DOCKER_CONFIG = dir } })
     assert.equal(125, status)
+    assert.equal("", out)
     assert.matches("^dockerpty: detachKeys in " .. dir:gsub("%p", "%%%0") .. "/config%.json: [^\n]+\n$", err)
     os.execute("rm -rf " .. dir)
   end)
@@ -293,6 +304,29 @@ describe("dockerpty exec and attach #engine", function()
     _, err, status = dp({ "ps" }, { env = { DOCKER_HOST = "tcp//oops" } })
     assert.equal(125, status)
     assert.equal('dockerpty: invalid engine host "tcp//oops": expected unix:///path or tcp://host:port\n', err)
+    -- a socket this user may not use is not said to be a stopped engine: here, a mode 000
+    -- socket, and a root with no capabilities, so that the mode holds for it too
+    local sock = os.tmpname()
+    os.remove(sock)
+    assert(helpers.execute(("python3 -c %s %s"):format(helpers.shell_quote(
+      "import os, socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1]); os.chmod(sys.argv[1], 0)"), sock)))
+    local out
+    out, status = helpers.popen_status(("setpriv --bounding-set=-all --inh-caps=-all %s bin/dockerpty -H unix://%s ps 2>&1")
+      :format(helpers.lua, sock))
+    assert.equal(125, status)
+    assert.equal(("dockerpty: cannot connect to unix://%s: Permission denied (is this user allowed to use it?)\n")
+      :format(sock), out)
+    _, err, status = dp { "-H", "unix://" .. sock, "ps" }
+    assert.equal(125, status)
+    assert.equal(("dockerpty: cannot connect to unix://%s: Connection refused (is the engine running?)\n"):format(sock), err)
+    os.remove(sock)
+    -- no container and no terminal to pick one on is a usage error, as docker's missing argument
+    for _, cmd in ipairs { "attach", "exec" } do
+      _, err, status = dp { cmd }
+      assert.equal(1, status)
+      assert.equal(('dockerpty: "%s" requires a container when stdin is not a terminal\n'
+        .. "See 'dockerpty %s --help'.\n"):format(cmd, cmd), err)
+    end
   end)
 
   it("names a bad flag and a bad detach-key spec", function()

@@ -17,7 +17,10 @@ local function exit_with(status, msg, usage_of)
 end
 
 local function fail(msg, code)
-  if code == "connect" then msg = msg .. " (is the engine running?)" end
+  if code == "connect" then
+    local denied = msg:find("Permission denied", 1, true)
+    msg = msg .. (denied and " (is this user allowed to use it?)" or " (is the engine running?)")
+  end
   exit_with(FAIL, msg)
 end
 
@@ -139,8 +142,13 @@ local function config_detach_keys(getenv)
   if not dir or dir == "" then dir = (getenv("HOME") or "") .. "/.docker" end
   local f = io.open(dir .. "/config.json")
   if not f then return nil end
-  local text = f:read("a")
+  local text, rerr = f:read("a")
   f:close()
+  if not text then -- a directory, say, where a bind mount of a missing file made one
+    io.stderr:write(("WARNING: ignoring %s/config.json: %s\n"):format(dir, rerr))
+    return nil
+  end
+  if not text:find("%S") then return nil end -- empty, as docker takes it
   local doc, err = dockerpty.json.decode(text)
   if type(doc) ~= "table" then
     io.stderr:write(("WARNING: ignoring %s/config.json: %s\n"):format(dir, err or "not an object"))
@@ -204,7 +212,7 @@ local function container_arg(client, ref, usage_of)
     return id
   end
   if not stdin_is_tty() then
-    exit_with(FAIL, ('"%s" requires a container when stdin is not a terminal'):format(usage_of), usage_of)
+    exit_with(1, ('"%s" requires a container when stdin is not a terminal'):format(usage_of), usage_of)
   end
   local c, err, code = sel.pick(client)
   if not c then
