@@ -31,6 +31,15 @@ describe("flags.parse", function()
     assert.is_false(v.interactive)
     v = flags.parse({ "--sig-proxy=true" }, RUN, true)
     assert.is_true(v["sig-proxy"])
+    -- every spelling docker's flags take
+    for _, w in ipairs { "1", "t", "T", "TRUE", "true", "True" } do
+      assert.is_true(flags.parse({ "--rm=" .. w }, RUN, true).rm, w)
+    end
+    for _, w in ipairs { "0", "f", "F", "FALSE", "false", "False" } do
+      assert.is_false(flags.parse({ "--rm=" .. w }, RUN, true).rm, w)
+    end
+    assert.is_nil(flags.parse({ "--rm=tRuE" }, RUN, true))
+    assert.is_nil(flags.parse({ "--rm=" }, RUN, true))
   end)
 
   it("stops at the first positional unless interspersed, and at --", function()

@@ -2,6 +2,11 @@
 -- --env=X=1, --rm, --sig-proxy=false, "--" to end them. A pure part: no I/O.
 local M = {}
 
+-- What docker's flags (Go's strconv.ParseBool) take as a bool's value.
+local BOOLS = {}
+for _, w in ipairs { "1", "t", "T", "TRUE", "true", "True" } do BOOLS[w] = true end
+for _, w in ipairs { "0", "f", "F", "FALSE", "false", "False" } do BOOLS[w] = false end
+
 -- A flag: { short = "e", long = "env", kind = "bool" | "string" | "list", help = "..." }.
 -- parse(args, flags, interspersed) -> values (by long name), positionals | nil, message.
 -- Without interspersed, the first positional ends the flags (docker run IMAGE CMD -x).
@@ -14,12 +19,11 @@ function M.parse(args, flags, interspersed)
   local values, positionals = {}, {}
   local function set(f, v, shown)
     if f.kind == "bool" then
-      if v == nil or v == "true" or v == "1" then v = true
-      elseif v == "false" or v == "0" then v = false
-      else
+      local b = v == nil or BOOLS[v]
+      if b == nil then
         return nil, ('invalid argument "%s" for "%s" flag: expected true or false'):format(v, shown)
       end
-      values[f.long] = v
+      values[f.long] = b
     elseif f.kind == "list" then
       values[f.long] = values[f.long] or {}
       table.insert(values[f.long], v)
