@@ -79,12 +79,13 @@ describe("faults #engine", function()
   -- spec/support/relay.py passes everything between the command and the real engine, but
   -- stops taking the command's writes once the attach is sent: each write fails (EPIPE)
   -- while the output keeps coming. Input is lost, as with the docker CLI; output is not.
-  it("deliver the output to its end and the exit code when the container's input breaks", function()
+  -- Starts the relay in mode; its socket's path. It ends with the spec.
+  local function relay(mode)
     local sock = os.tmpname()
     os.remove(sock)
     local engine = (os.getenv("DOCKER_HOST") or ""):match("^unix://(.+)") or "/var/run/docker.sock"
-    local p = assert(io.popen(("python3 spec/support/relay.py %s %s >/dev/null 2>&1 & echo $!")
-      :format(sock, engine)))
+    local p = assert(io.popen(("python3 spec/support/relay.py %s %s %s >/dev/null 2>&1 & echo $!")
+      :format(sock, engine, mode)))
     local pid = p:read("*l")
     p:close()
     finally(function() os.execute("kill " .. pid .. "; rm -f " .. sock) end)
@@ -92,6 +93,11 @@ describe("faults #engine", function()
       if helpers.execute("test -S " .. sock) then break end
       require("dockerpty.core").sleep(0.05)
     end
+    return sock
+  end
+
+  it("deliver the output to its end and the exit code when the container's input breaks", function()
+    local sock = relay("attach")
     local input = os.tmpname()
     local f = assert(io.open(input, "wb"))
     f:write(("typed\n"):rep(500000)) -- 3 MB: far more than a socket holds
@@ -103,6 +109,18 @@ describe("faults #engine", function()
     assert.equal(3, status)
     assert.equal(1000000, #out)
     assert.is_nil(out:find("[^x]"))
+  end)
+
+  it("remove a container that open() created when what follows the create fails", function()
+    local sock = relay("inspect")
+    local rc = assert(dockerpty.client { host = "unix://" .. sock })
+    local before = #assert(c:containers { all = true })
+    local s, err, code = dockerpty.open(rc, { image = "busybox", command = { "true" },
+      labels = { [helpers.label] = "" } })
+    rc:close()
+    assert.is_nil(s)
+    assert.equal("transport", code, err)
+    assert.equal(before, #assert(c:containers { all = true }))
   end)
 
   it("deliver megabytes with no newline #heavy", function()

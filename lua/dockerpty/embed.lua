@@ -62,6 +62,7 @@ function M.open(client, opts)
       local created, cerr, ccode = client:create_container(body, { name = opts.name })
       if not created then return nil, cerr, ccode end
       id = created.Id
+      self.container = id -- from now on, close() removes it, whatever fails next
       self.created = opts.remove ~= false
       command = nil
     end

@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
-"""relay.py LISTEN ENGINE: a unix socket at LISTEN that relays each connection to the
-engine's socket at ENGINE, and breaks the way in under an attach: once an attach request
-has gone to the engine, the relay stops reading what the client sends on that connection,
-so the client's writes fail (EPIPE) while the engine's answer and the container's output
-still come through to the end. The engine is the real one; only the path to it breaks, as
-when a proxy in between gives up on the container's input."""
+"""relay.py LISTEN ENGINE [MODE]: a unix socket at LISTEN that relays each connection to
+the engine's socket at ENGINE, and breaks it on the way. The engine is the real one; only
+the path to it breaks, as when a proxy in between gives up.
+
+MODE "attach" (the default) breaks the way in under an attach: once an attach request has
+gone to the engine, the relay stops reading what the client sends on that connection, so
+the client's writes fail (EPIPE) while the engine's answer and the container's output still
+come through to the end.
+
+MODE "inspect" drops the connection, unanswered, when a container is inspected
+(GET /containers/ID/json); every other request passes."""
 import os
+import re
 import socket
 import sys
 import threading
@@ -27,14 +33,19 @@ def engine_to_client(engine, client):
             pass
 
 
-def client_to_engine(client, engine):
+def client_to_engine(client, engine, mode):
     try:
         while True:
             data = client.recv(65536)
             if not data:
                 engine.shutdown(socket.SHUT_WR)
                 return
-            if data.startswith(b"POST ") and b"/attach?" in data.split(b"\r\n", 1)[0]:
+            line = data.split(b"\r\n", 1)[0]
+            if mode == "inspect" and re.match(rb"GET /v[\d.]+/containers/[^/?]+/json[ ?]", line):
+                for s in (client, engine):
+                    s.shutdown(socket.SHUT_RDWR)
+                return
+            if mode == "attach" and data.startswith(b"POST ") and b"/attach?" in line:
                 head = data.find(b"\r\n\r\n")
                 engine.sendall(data if head < 0 else data[:head + 4])
                 client.shutdown(socket.SHUT_RD)
@@ -44,17 +55,18 @@ def client_to_engine(client, engine):
         pass
 
 
-def serve(client, path):
+def serve(client, path, mode):
     engine = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     engine.connect(path)
     threads = [threading.Thread(target=engine_to_client, args=(engine, client), daemon=True),
-               threading.Thread(target=client_to_engine, args=(client, engine), daemon=True)]
+               threading.Thread(target=client_to_engine, args=(client, engine, mode), daemon=True)]
     for t in threads:
         t.start()
 
 
 def main():
     listen, path = sys.argv[1], sys.argv[2]
+    mode = sys.argv[3] if len(sys.argv) > 3 else "attach"
     if os.path.exists(listen):
         os.unlink(listen)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -63,7 +75,7 @@ def main():
     print("ready", flush=True)
     while True:
         client, _ = server.accept()
-        serve(client, path)
+        serve(client, path, mode)
 
 
 if __name__ == "__main__":
