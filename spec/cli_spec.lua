@@ -2,7 +2,7 @@
 local helpers = require "helpers"
 local core = require "dockerpty.core"
 
-local SIGTERM = 15
+local SIGTERM, SIGUSR1, SIGUSR2 = 15, 10, 12
 
 local function dp(args, opts) return helpers.dockerpty(args, opts) end
 
@@ -166,10 +166,15 @@ describe("dockerpty run #engine", function()
     assert(c:kill(info.Id))
   end)
 
-  it("forwards SIGTERM to a container without a tty", function()
+  it("forwards SIGUSR1, SIGUSR2 and SIGTERM to a container without a tty", function()
     local t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "run", "--rm", "-l", helpers.label, "busybox",
-      "sh", "-c", "trap 'echo got-TERM; exit 42' TERM; echo ready; while true; do sleep 0.1; done" })
+      "sh", "-c", "trap 'echo got-USR1' USR1; trap 'echo got-USR2' USR2; trap 'echo got-TERM; exit 42' TERM; "
+        .. "echo ready; while true; do sleep 0.1; done" })
     t:expect("ready")
+    t:kill(SIGUSR1)
+    t:expect("got%-USR1")
+    t:kill(SIGUSR2)
+    t:expect("got%-USR2")
     t:kill(SIGTERM)
     t:expect("got%-TERM")
     assert.same({ "exit", 42 }, { t:wait() })

@@ -27,7 +27,7 @@ static volatile sig_atomic_t raw_fd = -1;
 static struct termios raw_saved;
 
 static int sig_pipe[2] = {-1, -1};
-static const int caught[] = {SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+static const int caught[] = {SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM};
 #define NCAUGHT (sizeof caught / sizeof caught[0])
 static struct sigaction old_actions[NCAUGHT], old_pipe_action;
 static int signals_on;
@@ -75,8 +75,8 @@ static int set_cloexec_nonblock(int fd)
 		       : 0;
 }
 
-/* signals(true): SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGQUIT go to the pump and SIGPIPE is
- * ignored; signals(false) puts back what was there. Returns the self-pipe's read end (-1 when
+/* signals(true): SIGWINCH and the signals that would end the process (SIGINT, SIGTERM,
+ * SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM) go to the pump, and SIGPIPE is ignored; signals(false) puts back what was there. Returns the self-pipe's read end (-1 when
  * off), and whether they were on before. */
 static int l_signals(lua_State *L)
 {
