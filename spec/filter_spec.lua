@@ -42,6 +42,59 @@ describe("filter", function()
     end
   end)
 
+  it("ends a control sequence at ESC, CAN or SUB, as a terminal does", function()
+    -- an ESC inside a CSI starts a new sequence in the terminal; it must not hide one here
+    assert.equal("ab", run("a\27[\27]52;c;ZXZpbA==\7b"))
+    assert.equal("ab", run("a\27[1;\27[6nb"))
+    assert.equal("a\27[31mb", run("a\27[1\24\27[31mb"))
+    assert.equal("ab", run("a\27[1\26b"))
+    assert.equal("ab", run("a\27[" .. string.rep("1;", 100) .. "\27]0;t\7b")) -- overlong, then OSC
+  end)
+
+  -- A terminal's parser, as the VT500 state machine has it, reduced to what matters here:
+  -- whether the filter's output ever makes the terminal start a string (OSC, DCS, APC, PM,
+  -- SOS), identify itself, or answer a query. Random input from the bytes that matter.
+  local function terminal_obeys_something(s)
+    local state, csi = "ground", ""
+    for c in s:gmatch(".") do
+      if state == "ground" then
+        if c == "\27" then state = "esc" end
+      elseif c == "\24" or c == "\26" then
+        state = "ground"
+      elseif c == "\27" then
+        state = "esc"
+      elseif state == "esc" then
+        if c == "[" then state, csi = "csi", ""
+        elseif c:find("^[%]PX%^_Z]$") then return "ESC " .. c
+        else state = "ground" end
+      elseif state == "csi" then
+        local b = c:byte()
+        if b >= 0x40 and b <= 0x7E then
+          if c:find("^[nctx]$") or (csi:sub(-1) == "$" and c:find("^[pw]$")) then return "CSI " .. csi .. c end
+          state = "ground"
+        else
+          csi = csi .. c
+        end
+      end
+    end
+  end
+
+  it("never lets a terminal start a string or answer a query, whatever the bytes (fuzz)", function()
+    local alphabet = { "\27", "\27", "[", "]", "P", "X", "^", "_", "Z", "6", "n", "c", "t", "x", "$", "p", "w",
+      "m", "\7", "\\", "\24", "\26", ";", "1", "a", "\n" }
+    math.randomseed(6)
+    for _ = 1, 20000 do
+      local parts = {}
+      for k = 1, math.random(1, 24) do parts[k] = alphabet[math.random(#alphabet)] end
+      local s = table.concat(parts)
+      local f = filter.new()
+      local cut = math.random(0, #s)
+      local out = f:feed(s:sub(1, cut)) .. f:feed(s:sub(cut + 1))
+      local bad = terminal_obeys_something(out)
+      assert(not bad, ("%q let through %s as %q"):format(s, tostring(bad), out))
+    end
+  end)
+
   it("drops an overlong control sequence whole, and holds no unbounded state", function()
     local f = filter.new()
     assert.equal("ab", f:feed("a\27[" .. string.rep("1;", 5000) .. "mb"))

@@ -14,6 +14,8 @@ local MAX_CSI = 64 -- a longer control sequence is dropped whole
 -- DECREQTPARM (x); and, with a "$" before them, DECRQM (p) and DECRQSS-like requests (w).
 local CSI_DROP = { n = true, c = true, t = true, x = true }
 local CSI_DROP_DOLLAR = { p = true, w = true }
+-- Inside a control sequence: ESC, CAN and SUB end it unfinished.
+local ABORT = { ["\27"] = true, ["\24"] = true, ["\26"] = true }
 
 function M.new()
   return setmetatable({ state = "ground", csi = {} }, Filter)
@@ -43,12 +45,16 @@ function Filter:feed(data)
           self.state = "string" -- dropped up to its terminator
         elseif c == "Z" then
           self.state = "ground" -- DECID: identify yourself
-        elseif c == "\27" then
-          out[#out + 1] = "\27" -- a lone escape, then another
-        else
+        elseif c ~= "\27" then
           out[#out + 1] = "\27" .. c
           self.state = "ground"
         end
+        -- an escape, then another: in a terminal the second starts over, so the first is
+        -- nothing; sent on, it would join whatever follows what the second starts
+      elseif (state == "csi" or state == "skip_csi") and ABORT[c] then
+        -- as in a terminal: ESC, CAN and SUB end a control sequence unfinished, and ESC
+        -- starts a new one; what there was of the unfinished one is dropped
+        self.state, self.csi = c == "\27" and "esc" or "ground", {}
       elseif state == "csi" then
         local b = c:byte()
         local csi = self.csi
