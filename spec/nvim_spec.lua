@@ -27,6 +27,10 @@ describe("the Neovim plugin #engine #nvim", function()
     assert.equal(r.size_window, r.size_container)
     assert.equal(r.resized_window, r.resized_container)
     assert.are_not.equal(r.size_window, r.resized_window)
+    assert.equal(r.numbered_window, r.numbered_container)
+    assert.is_true(tonumber(r.numbered_textoff) > 0)
+    assert.equal("0", r.squeezed_height)
+    assert.equal("none", r.squeezed_errmsg)
     assert.equal("3", r.exit_code)
     -- :DockerRun's containers are gone once their buffers are wiped, unless detached
     for _, k in ipairs { "container", "container2" } do

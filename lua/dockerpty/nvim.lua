@@ -38,8 +38,11 @@ function M.client()
   return c
 end
 
+-- The size of the window's text area, which is what Neovim gives its terminal: without
+-- the number, sign and fold columns, nor a winbar. Rows or cols may be 0.
 local function win_size(win)
-  return api.nvim_win_get_height(win), api.nvim_win_get_width(win)
+  local info = vim.fn.getwininfo(win)[1]
+  return info.height, info.width - (info.textoff or 0)
 end
 
 -- A step of the session soon, from the editor's main loop; once however often it is asked for.
@@ -94,7 +97,7 @@ function M.open(spec, title)
     end,
   })
   local rows, cols = win_size(win)
-  spec.size = { rows, cols }
+  if rows > 0 and cols > 0 then spec.size = { rows, cols } end
   spec.on_output = function(data) say(data) end
   spec.on_exit = function(code, _, err)
     if code then
@@ -129,6 +132,7 @@ function M.open(spec, title)
     local w = vim.fn.bufwinid(buf)
     if w == -1 or session.ended then return end
     local r, c = win_size(w)
+    if r < 1 or c < 1 then return end -- a window squeezed shut: the size it had holds
     if not session.size or session.size[1] ~= r or session.size[2] ~= c then
       session:resize(r, c)
       wake(state)
@@ -137,6 +141,9 @@ function M.open(spec, title)
   local events = { "VimResized", "WinScrolled", "BufWinEnter", "WinEnter" }
   if vim.fn.has("nvim-0.9") == 1 then events[#events + 1] = "WinResized" end
   api.nvim_create_autocmd(events, { group = group, callback = follow })
+  -- the columns in front of the text take from its width
+  api.nvim_create_autocmd("OptionSet", { group = group, callback = follow,
+    pattern = { "number", "relativenumber", "numberwidth", "signcolumn", "foldcolumn", "statuscolumn", "winbar" } })
   api.nvim_create_autocmd("BufWipeout", {
     group = group, buffer = buf,
     callback = function()

@@ -93,6 +93,32 @@ co = coroutine.create(function()
     end)
     log("resized_container", got)
 
+    -- with line numbers and a sign column, the pty gets the text area's width
+    vim.wo[win].number = true
+    vim.wo[win].signcolumn = "yes"
+    local info = vim.fn.getwininfo(win)[1]
+    want = info.height .. " " .. (info.width - info.textoff)
+    log("numbered_window", want)
+    log("numbered_textoff", info.textoff)
+    wait_for("the numbered size", function()
+      type_keys("echo S=$(stty size)=<CR>")
+      vim.wait(200)
+      got = last_size(buf)
+      return got == want
+    end)
+    log("numbered_container", got)
+
+    -- a window squeezed to no rows keeps its last size, with no error
+    vim.v.errmsg = ""
+    vim.o.winminheight = 0
+    command("split | enew | wincmd _")
+    log("squeezed_height", api.nvim_win_get_height(win))
+    vim.wait(300)
+    command("close")
+    vim.o.winminheight = 1
+    api.nvim_set_current_win(win)
+    log("squeezed_errmsg", vim.v.errmsg == "" and "none" or vim.v.errmsg)
+
     -- the exit code shows
     type_keys("exit 3<CR>")
     wait_for("the exit", function() return text(buf):find("exited with code 3", 1, true) end)
