@@ -118,6 +118,25 @@ describe("scripted sessions #engine", function()
     s:close()
   end)
 
+  it("always give a host loop an fd to wake on, however many small pieces one read holds", function()
+    -- without a tty each write is a frame of its own; while the session is not stepped they
+    -- pile up in the socket, and one read then holds far more than a step hands out
+    local s = shell { tty = false, command = { "sh", "-c",
+      "i=0; while [ $i -lt 4000 ]; do echo $i; i=$((i+1)); done; echo end-of-lines; sleep 1" } }
+    core.sleep(1.5)
+    local started = core.monotime()
+    while s:step() do
+      local fds = s:fds()
+      assert(#fds >= 1, "no fd to wait on, with the output at: " .. s:output():sub(-40):gsub("\n", " "))
+      core.poll(fds, 1000)
+      assert.is_true(core.monotime() - started < 20)
+    end
+    assert.equal(0, s.exit_code)
+    local out = s:output()
+    assert.truthy(out:find("\n3999\nend%-of%-lines\n$"))
+    s:close()
+  end)
+
   it("detach on the detach keys, leaving the container", function()
     local s = shell()
     s:expect("/ # ", { plain = true })

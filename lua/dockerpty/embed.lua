@@ -256,10 +256,17 @@ function Live:step()
   self:_flush()
   if self.want_size then self:_try_resize() end
   if not self.stream_ended then
-    for _ = 1, 256 do
+    local n = 0
+    while true do
       local ev, a, b = self.pump:run(0)
       if ev == "output" then
         self:_deliver(a, b)
+        if self.ended then return false end -- on_output detached or closed it
+        n = n + 1
+        -- At most 256 pieces a step, so that a busy stream leaves the host time, but never
+        -- fewer than the pump holds read: it does not ask for the stream while it holds
+        -- bytes, so a host waiting on fds() would not wake for them.
+        if n >= 256 and not self:_holds_read_bytes() then break end
       elseif ev == "end" then
         self.stream_ended = true
         if a then self.engine_error = a end
@@ -274,6 +281,14 @@ function Live:step()
   end
   if self.stream_ended and not self.ended then self:_collect_exit() end
   return not self.ended
+end
+
+function Live:_holds_read_bytes()
+  local fd = self.stream:fileno()
+  for _, w in ipairs(self.pump:fds()) do
+    if w[1] == fd and w[2]:find("r", 1, true) then return false end
+  end
+  return true
 end
 
 -- The fds to watch before the next step: {{fd, "r" | "w" | "rw"}, ...}.
