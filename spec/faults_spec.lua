@@ -111,6 +111,18 @@ describe("faults #engine", function()
     assert.is_nil(out:find("[^x]"))
   end)
 
+  it("deliver an open() session's output and exit code when the container's input breaks", function()
+    local sock = relay("attach")
+    local rc = assert(dockerpty.client { host = "unix://" .. sock })
+    local s = assert(dockerpty.open(rc, { image = "busybox", tty = false, labels = { [helpers.label] = "" },
+      command = { "sh", "-c", "sleep 0.5; echo out-$((6*7)); exit 3" } }))
+    for _ = 1, 20 do s:write(("typed\n"):rep(50000)) end -- 6 MB: far more than a socket holds
+    assert.equal(3, s:wait({ timeout = 20 }))
+    assert.equal("out-42\n", s:output())
+    s:close()
+    rc:close()
+  end)
+
   it("remove a container that open() created when what follows the create fails", function()
     local sock = relay("inspect")
     local rc = assert(dockerpty.client { host = "unix://" .. sock })

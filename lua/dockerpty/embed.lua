@@ -174,9 +174,15 @@ function Live:write(data)
 end
 
 function Live:_flush()
+  if self.input_gone then self.queue = {} end
   while self.queue[1] and self.stream do
-    local n, err = self.stream:send(self.queue[1])
-    if not n then self:_finish(nil, err) return end
+    local n = self.stream:send(self.queue[1])
+    if not n then
+      -- The container's input is gone (it ended, or the way to it closed): what is queued
+      -- and what comes later is dropped, as the pump drops it; output and exit code still come.
+      self.queue, self.input_gone = {}, true
+      return
+    end
     if n < #self.queue[1] then self.queue[1] = self.queue[1]:sub(n + 1) return end
     table.remove(self.queue, 1)
   end
@@ -188,7 +194,7 @@ function Live:close_input()
     self:_wait_io(core.monotime() + 10)
     self:_flush()
   end
-  if self.stream then return self.stream:close_write() end
+  if self.stream and not self.input_gone then return self.stream:close_write() end
   return true
 end
 
