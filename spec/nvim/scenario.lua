@@ -64,6 +64,18 @@ local function type_keys(keys)
   api.nvim_input(keys)
 end
 
+-- Asks the shell in buf for its size until it is want; the size it last gave.
+local function container_size(buf, what, want)
+  local got
+  wait_for(what, function()
+    type_keys("echo S=$(stty size)=<CR>")
+    vim.wait(200)
+    got = last_size(buf)
+    return got == want
+  end)
+  return got
+end
+
 co = coroutine.create(function()
   local ok, err = pcall(function()
     -- a shell, typed into and read back
@@ -84,14 +96,7 @@ co = coroutine.create(function()
     vim.o.lines, vim.o.columns = 40, 120
     want = api.nvim_win_get_height(win) .. " " .. api.nvim_win_get_width(win)
     log("resized_window", want)
-    local got
-    wait_for("the resized size", function()
-      type_keys("echo S=$(stty size)=<CR>")
-      vim.wait(200)
-      got = last_size(buf)
-      return got == want
-    end)
-    log("resized_container", got)
+    log("resized_container", container_size(buf, "the resized size", want))
 
     -- with line numbers and a sign column, the pty gets the text area's width
     vim.wo[win].number = true
@@ -100,13 +105,7 @@ co = coroutine.create(function()
     want = info.height .. " " .. (info.width - info.textoff)
     log("numbered_window", want)
     log("numbered_textoff", info.textoff)
-    wait_for("the numbered size", function()
-      type_keys("echo S=$(stty size)=<CR>")
-      vim.wait(200)
-      got = last_size(buf)
-      return got == want
-    end)
-    log("numbered_container", got)
+    log("numbered_container", container_size(buf, "the numbered size", want))
 
     -- a window squeezed to no rows keeps its last size, with no error
     vim.v.errmsg = ""
