@@ -147,6 +147,25 @@ describe("scripted sessions #engine", function()
     c:remove_container(s.container, { force = true })
   end)
 
+  it("with detach_keys = \"\", pass ctrl-p ctrl-q to the container, in a new container and in an exec", function()
+    local s = shell { detach_keys = "", remove = false }
+    s:expect("/ # ", { plain = true })
+    local x = assert(dockerpty.open(c, { container = s.container, command = { "sh" }, detach_keys = "" }))
+    x:expect("/ # ", { plain = true })
+    for _, t in ipairs { x, s } do -- the exec first: the container ends with s
+      t:send("stty -ixon; echo READY; head -c 5 | od -An -tx1\r")
+      t:expect("READY\r\n", { plain = true })
+      t:send("\16")
+      t:send("\17")
+      t:send("\16\17\r")
+      assert.equal("10 11 10 11 0a", t:expect("%x%x %x%x %x%x %x%x %x%x"))
+      t:send("exit 6\r")
+      assert.equal(6, t:wait())
+      t:close()
+    end
+    c:remove_container(s.container, { force = true })
+  end)
+
   it("record an asciicast whose events replay to the same text", function()
     local cast = os.tmpname()
     local s = shell { size = { 24, 80 }, record = cast }

@@ -174,6 +174,31 @@ for _, ep in ipairs(endpoints) do
       assert.is_true(assert(c:inspect_container(id)).State.Running)
     end)
 
+    -- The engine has keys of its own (ctrl-p,ctrl-q when it is given none): "none" must reach it too.
+    for _, how in ipairs { "start", "exec_command" } do
+      it("with detach_keys = \"\" in " .. how .. ", no keys detach: ctrl-p ctrl-q reach the container", function()
+        local id = shell()
+        local call = ("dockerpty.start(c, %q, { detach_keys = '' })"):format(id)
+        if how == "exec_command" then
+          assert(c:start(id))
+          call = ("dockerpty.exec_command(c, %q, 'sh', { detach_keys = '' })"):format(id)
+        end
+        local t = helpers.pty_lua(session_program(call), { env = ep.env })
+        t:expect("# ")
+        t:send("stty -ixon; echo READY; head -c 5 | od -An -tx1\r")
+        t:expect("READY\r\n", 10, true)
+        t:send("\16")
+        t:send("\17")
+        t:send("\16\17\r")
+        assert.equal("10 11 10 11 0a", t:expect("(%x%x %x%x %x%x %x%x %x%x)"))
+        t:expect("# ")
+        t:send("exit 5\r")
+        assert.equal("5:nil:nil", t:expect("RESULT:([^\r]*)"))
+        t:wait()
+        t:close()
+      end)
+    end
+
     it("runs Lua functions bound to keys", function()
       local id = shell()
       local t = helpers.pty_lua(session_program(([[dockerpty.start(c, %q, { keys = {

@@ -43,7 +43,6 @@ function M.open(client, opts)
     for _, k in ipairs(keys) do self.matcher:add(k[1]) end
     self.handlers = handlers
   end
-  local detach_spec = opts.detach_keys ~= "" and (opts.detach_keys or session.DEFAULT_DETACH_KEYS) or nil
   local command = opts.command
   if type(command) == "string" then
     local err
@@ -72,7 +71,8 @@ function M.open(client, opts)
     if command then
       local body = {
         Cmd = command, AttachStdin = interactive, AttachStdout = true, AttachStderr = true,
-        Tty = tty, Env = opts.env, User = opts.user, WorkingDir = opts.workdir, DetachKeys = detach_spec,
+        Tty = tty, Env = opts.env, User = opts.user, WorkingDir = opts.workdir,
+        DetachKeys = session.engine_detach_keys(opts.detach_keys, true),
       }
       local v = client:negotiate()
       if tty and self.size and v and client_mod.version_number(v) >= client_mod.version_number("1.42") then
@@ -92,7 +92,8 @@ function M.open(client, opts)
       if not waiter then return nil, werr, wcode end
       self.waiter = waiter
       local stream, serr, scode = client:attach_socket(self.container, {
-        stdin = interactive and info.Config.OpenStdin == true, detach_keys = detach_spec,
+        stdin = interactive and info.Config.OpenStdin == true,
+        detach_keys = session.engine_detach_keys(opts.detach_keys),
       })
       if not stream then return nil, serr, scode end
       self.stream = stream

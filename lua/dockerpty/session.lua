@@ -262,8 +262,15 @@ local function check_client(client, fname)
   check(getmetatable(client) == client_mod.Client, 1, fname, "a dockerpty client expected")
 end
 
-local function engine_detach_keys(opts)
-  return opts.detach_keys ~= "" and (opts.detach_keys or M.DEFAULT_DETACH_KEYS) or nil
+-- The keys the engine watches for, for a session whose own are detach_keys. The engine falls
+-- back to ctrl-p,ctrl-q when given none, so "none" gives it keys nobody types: on an attach,
+-- bytes that never occur in UTF-8 (a query carries any byte); an exec's keys travel in JSON,
+-- which carries only ASCII to them, so there a run of eight rarely typed control keys.
+local NO_ATTACH_KEYS = "\xff,\xfe,\xff,\xfe,\xff,\xfe,\xff,\xfe"
+local NO_EXEC_KEYS = "ctrl-],ctrl-@,ctrl-],ctrl-@,ctrl-],ctrl-@,ctrl-],ctrl-@"
+function M.engine_detach_keys(detach_keys, exec)
+  if detach_keys == "" then return exec and NO_EXEC_KEYS or NO_ATTACH_KEYS end
+  return detach_keys or M.DEFAULT_DETACH_KEYS
 end
 
 -- Attaches to a container known by what start() needs of it, starts it if it is not running,
@@ -280,7 +287,7 @@ local function start_known(client, known, opts)
   local waiter, werr, wcode = client:wait_later(known.id, known.auto_remove and "removed" or "next-exit")
   if not waiter then return nil, werr, wcode end
   local stream, herr, hcode = client:attach_socket(known.id, {
-    stdin = self.attach_stdin, logs = opts.logs, detach_keys = engine_detach_keys(opts),
+    stdin = self.attach_stdin, logs = opts.logs, detach_keys = M.engine_detach_keys(opts.detach_keys),
   })
   if not stream then waiter:close(); return nil, herr, hcode end
   self.stream = stream
@@ -413,7 +420,7 @@ function M.exec_command(client, container, command, opts)
   local body = {
     Cmd = argv, AttachStdin = interactive, AttachStdout = true, AttachStderr = true,
     Tty = tty, Env = opts.env, User = opts.user, WorkingDir = opts.workdir,
-    Privileged = opts.privileged, DetachKeys = engine_detach_keys(opts),
+    Privileged = opts.privileged, DetachKeys = M.engine_detach_keys(opts.detach_keys, true),
   }
   local v, verr, vcode = client:negotiate()
   if not v then return nil, verr, vcode end
