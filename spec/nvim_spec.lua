@@ -44,6 +44,41 @@ describe("the Neovim plugin #engine #nvim", function()
     c:close()
   end)
 
+  it("refuses to :DockerAttach a stopped container, as docker attach does, and leaves it stopped", function()
+    local c = helpers.engine()
+    local name = "dockerpty-spec-stopped-" .. os.time()
+    local id = helpers.container(c, { Cmd = { "sh" }, Tty = true, OpenStdin = true }, { name = name })
+    local out, status = sh(("timeout 60 nvim --headless -u NONE -i NONE --cmd 'set rtp^=.' "
+      .. "-c 'runtime plugin/dockerpty.lua' -c 'DockerAttach %s' "
+      .. "-c 'lua io.stdout:write(\"\\nterminals=\", #vim.tbl_filter(function(b) "
+      .. "return vim.bo[b].buftype == \"terminal\" end, vim.api.nvim_list_bufs()), \"\\n\")' "
+      .. "-c 'qa!' </dev/null"):format(name))
+    assert.equal(0, status, out)
+    assert.matches("dockerpty: You cannot attach to a stopped container, start it first", out, 1, true)
+    assert.matches("\nterminals=0\n", out, 1, true)
+    local info = assert(c:inspect_container(id))
+    assert.is_false(info.State.Running)
+    c:remove_container(id, { force = true })
+    c:close()
+  end)
+
+  it("quits at once after opening sessions, removing what :DockerRun made and leaving the rest", function()
+    local c = helpers.engine()
+    local id = helpers.container(c, { Cmd = { "sh" }, Tty = true, OpenStdin = true })
+    assert(c:start(id))
+    local out, status = sh(("timeout 60 nvim --headless -u NONE -i NONE --cmd 'set rtp^=.' "
+      .. "-c 'runtime plugin/dockerpty.lua' -c 'DockerAttach %s' -c 'DockerExec %s' -c 'DockerRun busybox' "
+      .. "-c 'lua io.stdout:write(\"\\nrun=\", vim.b.dockerpty_container, \"\\n\")' -c 'qa!' </dev/null"):format(id, id))
+    assert.equal(0, status, out) -- libuv aborted the exit while a poll handle watched a closed fd
+    local run = assert(out:match("\nrun=(%x+)\n"), out)
+    local gone, _, code = c:inspect_container(run)
+    assert.is_nil(gone)
+    assert.equal(404, code)
+    assert.is_true(assert(c:inspect_container(id)).State.Running)
+    c:remove_container(id, { force = true })
+    c:close()
+  end)
+
   it("answers :checkhealth dockerpty with the engine and its API version", function()
     local out, status = sh("timeout 60 nvim --headless -u NONE -i NONE --cmd 'set rtp^=.' "
       .. "-c 'runtime plugin/dockerpty.lua' -c 'checkhealth dockerpty' -c 'w! /dev/stdout' -c 'qa!' </dev/null")

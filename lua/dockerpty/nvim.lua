@@ -9,17 +9,6 @@ M.sessions = {}
 
 local client_cache
 
--- Leaving the editor ends every session as wiping its buffer would.
-api.nvim_create_autocmd("VimLeavePre", {
-  group = api.nvim_create_augroup("dockerpty_leave", { clear = true }),
-  callback = function()
-    for _, state in pairs(M.sessions) do
-      state.closed = true
-      pcall(state.session.close, state.session)
-    end
-  end,
-})
-
 local function notify(msg, level)
   vim.notify("dockerpty: " .. msg, level or vim.log.levels.ERROR)
 end
@@ -73,6 +62,19 @@ local function watch(state)
     state.polls[#state.polls + 1] = h
   end
 end
+
+-- Leaving the editor ends every session as wiping its buffer would. The poll handles go
+-- first: libuv aborts the editor's exit if one still watches an fd the session closed.
+api.nvim_create_autocmd("VimLeavePre", {
+  group = api.nvim_create_augroup("dockerpty_leave", { clear = true }),
+  callback = function()
+    for _, state in pairs(M.sessions) do
+      state.closed = true
+      watch(state)
+      pcall(state.session.close, state.session)
+    end
+  end,
+})
 
 -- Opens a session into a new terminal buffer in the current window. spec is what
 -- dockerpty.open takes (container, image, command...).
@@ -187,12 +189,16 @@ function M.run(args)
   return M.open({ image = image, command = #args > 0 and args or nil, remove = true }, image)
 end
 
--- :DockerAttach [CONTAINER]
+-- :DockerAttach [CONTAINER]: a running container, as docker attach takes it.
 function M.attach(args)
   if args[1] then
     local id = resolve(args[1])
-    if id then return M.open({ container = id }, args[1]) end
-    return
+    if not id then return end
+    local info, err = M.client():inspect_container(id)
+    if not info then return notify(err) end
+    if not info.State.Running then return notify("You cannot attach to a stopped container, start it first") end
+    if info.State.Paused then return notify("You cannot attach to a paused container, unpause it first") end
+    return M.open({ container = id }, args[1])
   end
   pick_then(function(id, name) M.open({ container = id }, name) end)
 end
