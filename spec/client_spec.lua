@@ -49,6 +49,14 @@ describe("client without an engine", function()
     assert.has_error(function() dockerpty.client(5) end)
     assert.has_error(function() dockerpty.client { host = 5 } end)
     assert.has_error(function() dockerpty.client { tls_verify = "yes" } end)
+    for _, bad in ipairs { "x", -1, 0 / 0, 1e300 } do
+      assert.has_error(function() dockerpty.client { timeout = bad } end,
+        "bad argument #1 to 'client' (timeout must be a number of seconds from 0 to 2147483)")
+      assert.has_error(function() dockerpty.client { connect_timeout = bad } end,
+        "bad argument #1 to 'client' (connect_timeout must be a number of seconds from 0 to 2147483)")
+      assert.has_error(function() dockerpty.client { max_body = bad } end,
+        "bad argument #1 to 'client' (max_body must be a number of bytes from 1 to 2^50)")
+    end
     local c = assert(dockerpty.client { host = "unix:///nonexistent.sock" })
     assert.has_error(function() c:start(42) end, "bad argument #1 to 'start' (a non-empty string expected)")
     assert.has_error(function() c:start("") end)

@@ -124,6 +124,23 @@ describe("streams without an engine", function()
     assert.equal("cannot connect to unix:///nonexistent.sock: No such file or directory", err)
     assert.equal("connect", code)
   end)
+
+  it("refuse numbers the core would have to narrow, and options of the wrong type", function()
+    local core = require "dockerpty.core"
+    assert.has_error(function() core.transport { base = "http://x", ca_file = 1234567.25 } end,
+      "transport: ca_file must be a string")
+    assert.has_error(function() core.transport { base = "http://x", timeout = 0 / 0 } end,
+      "transport: timeout out of range")
+    assert.has_error(function() core.transport { base = 5 } end, "transport: base must be a string")
+    for _, f in ipairs { function() core.poll({ { 2 ^ 32 + 1, "r" } }, 0) end,
+      function() core.poll({}, 2 ^ 32) end, function() core.isatty(-5) end,
+      function() core.read(0, 1, 2 ^ 32 - 1) end, function() core.sleep(0 / 0) end,
+      function() core.raise(2 ^ 32 + 15) end } do
+      local ok, err = pcall(f)
+      assert.is_false(ok)
+      assert.matches("out of range", err)
+    end
+  end)
 end)
 
 describe("the pump in host-loop mode #engine", function()

@@ -12,6 +12,18 @@ void dp_new_class(lua_State *L, const char *name, const luaL_Reg *meta, const lu
 	lua_pop(L, 1);
 }
 
+int dp_check_int(lua_State *L, int arg, lua_Integer lo, lua_Integer hi)
+{
+	lua_Integer n = luaL_checkinteger(L, arg);
+	luaL_argcheck(L, n >= lo && n <= hi, arg, "out of range");
+	return (int)n;
+}
+
+int dp_opt_int(lua_State *L, int arg, int dflt, lua_Integer lo, lua_Integer hi)
+{
+	return lua_isnoneornil(L, arg) ? dflt : dp_check_int(L, arg, lo, hi);
+}
+
 int luaopen_dockerpty_core(lua_State *L)
 {
 	dp_std_fds_guard(); /* before anything opens a socket */

@@ -2,6 +2,8 @@
 #ifndef DOCKERPTY_H
 #define DOCKERPTY_H
 
+#include <limits.h>
+
 #include <curl/curl.h>
 
 #include "compat.h"
@@ -21,6 +23,12 @@ void dp_pump_open(lua_State *L);
 
 /* Registers the metatable NAME: the metamethods META (NULL for none), METHODS as __index. */
 void dp_new_class(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *methods);
+
+/* Integer argument ARG in [lo, hi], else an error naming it: no silent narrowing to int. */
+int dp_check_int(lua_State *L, int arg, lua_Integer lo, lua_Integer hi);
+int dp_opt_int(lua_State *L, int arg, int dflt, lua_Integer lo, lua_Integer hi);
+/* A timeout argument in milliseconds: -1 (the default) waits for ever. */
+#define dp_opt_timeout_ms(L, arg) dp_opt_int((L), (arg), -1, -1, INT_MAX)
 
 /* http.c: the engine transport, and new connections like its own for hijacked streams. */
 typedef struct dp_transport dp_transport;

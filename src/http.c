@@ -15,6 +15,7 @@
 #define TRANSPORT "dockerpty.Transport"
 #define HEAD_MAX ((size_t)64 * 1024)
 #define BODY_MAX_DEFAULT ((size_t)64 * 1024 * 1024)
+#define SECONDS_MAX 2147483.0 /* timeouts in ms fit an int */
 
 /* A byte buffer that refuses to grow past max. */
 typedef struct {
@@ -118,21 +119,37 @@ static int t_gc(lua_State *L)
 	return 0;
 }
 
+/* Only a string proper: it stays alive in the table after the pop, where a number
+ * converted on the stack would not. */
 static const char *opt_string(lua_State *L, const char *key)
 {
-	const char *s;
+	const char *s = NULL;
+	int type;
 	lua_getfield(L, 1, key);
-	s = luaL_optstring(L, -1, NULL);
+	type = lua_type(L, -1);
+	if (type == LUA_TSTRING)
+		s = lua_tostring(L, -1);
+	else if (type != LUA_TNIL)
+		luaL_error(L, "transport: %s must be a string", key);
 	lua_pop(L, 1);
 	return s;
 }
 
-static lua_Number opt_number(lua_State *L, const char *key, lua_Number dflt)
+/* A number in [lo, hi] (NaN is not), or dflt when absent. */
+static lua_Number opt_number(lua_State *L, const char *key, lua_Number dflt, lua_Number lo,
+			     lua_Number hi)
 {
-	lua_Number n;
+	lua_Number n = dflt;
+	int type;
 	lua_getfield(L, 1, key);
-	n = luaL_optnumber(L, -1, dflt);
+	type = lua_type(L, -1);
+	if (type == LUA_TNUMBER)
+		n = lua_tonumber(L, -1);
+	else if (type != LUA_TNIL)
+		luaL_error(L, "transport: %s must be a number", key);
 	lua_pop(L, 1);
+	if (!(n >= lo && n <= hi))
+		luaL_error(L, "transport: %s out of range", key);
 	return n;
 }
 
@@ -191,19 +208,17 @@ static int t_new(lua_State *L)
 	CURL *c;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
-	lua_getfield(L, 1, "base");
-	base = luaL_checkstring(L, -1);
-	lua_pop(L, 1);
+	base = opt_string(L, "base");
+	if (!base)
+		return luaL_error(L, "transport: base expected");
 	endpoint = opt_string(L, "endpoint");
 	unix_path = opt_string(L, "unix_socket");
 	ca = opt_string(L, "ca_file");
 	cert = opt_string(L, "cert_file");
 	key = opt_string(L, "key_file");
-	connect_timeout = opt_number(L, "connect_timeout", 30);
-	timeout = opt_number(L, "timeout", 0);
-	max_body = opt_number(L, "max_body", BODY_MAX_DEFAULT);
-	luaL_argcheck(L, max_body >= 1 && max_body <= (lua_Number)((size_t)-1 >> 2), 1,
-		      "max_body out of range");
+	connect_timeout = opt_number(L, "connect_timeout", 30, 0, SECONDS_MAX);
+	timeout = opt_number(L, "timeout", 0, 0, SECONDS_MAX);
+	max_body = opt_number(L, "max_body", BODY_MAX_DEFAULT, 1, (lua_Number)((size_t)-1 >> 2));
 
 	/* Closed until every resource is held, so a failure half-way stays consistent. */
 	t = lua_newuserdatauv(L, sizeof *t, 0);

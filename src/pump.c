@@ -463,7 +463,7 @@ static int opt_fd(lua_State *L, const char *key)
 {
 	int fd;
 	lua_getfield(L, 2, key);
-	fd = lua_isnil(L, -1) ? -1 : (int)luaL_checkinteger(L, -1);
+	fd = lua_isnil(L, -1) ? -1 : dp_check_int(L, -1, 0, INT_MAX);
 	lua_pop(L, 1);
 	return fd;
 }
@@ -582,7 +582,7 @@ static int p_run(lua_State *L)
 {
 	pump *p = check_pump(L);
 	dp_stream *s = pump_stream(L, p);
-	int timeout = (int)luaL_optinteger(L, 2, -1);
+	int timeout = dp_opt_timeout_ms(L, 2);
 	int ev;
 
 	if (p->ended)
@@ -660,8 +660,7 @@ static int p_fds(lua_State *L)
 static int p_watch(lua_State *L)
 {
 	pump *p = check_pump(L);
-	p->watch_fd = lua_isnoneornil(L, 2) ? -1 : (int)luaL_checkinteger(L, 2);
-	luaL_argcheck(L, p->watch_fd >= -1, 2, "not a file descriptor");
+	p->watch_fd = dp_opt_int(L, 2, -1, 0, INT_MAX);
 	return 0;
 }
 

@@ -388,7 +388,7 @@ static int s_read(lua_State *L)
 {
 	dp_stream *s = dp_check_stream(L, 1);
 	lua_Integer max = luaL_optinteger(L, 2, LUA_READ_MAX);
-	int timeout = (int)luaL_optinteger(L, 3, 0);
+	int timeout = dp_opt_int(L, 3, 0, -1, INT_MAX);
 	char p[LUA_READ_MAX];
 	long k;
 
@@ -435,7 +435,8 @@ static int s_write(lua_State *L)
 	const char *data = luaL_checklstring(L, 2, &n);
 	lua_Number timeout = luaL_optnumber(L, 3, -1);
 
-	if (write_all(s, data, n, timeout < 0 ? -1 : (int)(timeout * 1000)) != 0)
+	luaL_argcheck(L, timeout < 0 || timeout <= INT_MAX / 1000, 3, "out of range");
+	if (write_all(s, data, n, !(timeout >= 0) ? -1 : (int)(timeout * 1000)) != 0)
 		return push_stream_error(L, s);
 	lua_pushboolean(L, 1);
 	return 1;

@@ -136,7 +136,7 @@ static int l_pending_signals(lua_State *L)
 /* raise(signo): the signal's earlier disposition back, then the signal itself. */
 static int l_raise(lua_State *L)
 {
-	int sig = (int)luaL_checkinteger(L, 1);
+	int sig = dp_check_int(L, 1, 1, 64);
 	size_t i;
 	for (i = 0; i < NCAUGHT; i++)
 		if (signals_on && caught[i] == sig)
@@ -161,7 +161,7 @@ static int mode_restore(lua_State *L)
 /* raw(fd) -> mode, with mode:restore() behind __gc and __close too | nil, message */
 static int l_raw(lua_State *L)
 {
-	int fd = (int)luaL_checkinteger(L, 1);
+	int fd = dp_check_int(L, 1, 0, INT_MAX);
 	struct termios t;
 	term_mode *m = lua_newuserdatauv(L, sizeof *m, 0);
 
@@ -199,7 +199,7 @@ static int l_raw(lua_State *L)
 static int l_winsize(lua_State *L)
 {
 	struct winsize ws;
-	if (ioctl((int)luaL_checkinteger(L, 1), TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0 ||
+	if (ioctl(dp_check_int(L, 1, 0, INT_MAX), TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0 ||
 	    ws.ws_col == 0) {
 		lua_pushnil(L);
 		return 1;
@@ -211,7 +211,7 @@ static int l_winsize(lua_State *L)
 
 static int l_isatty(lua_State *L)
 {
-	lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+	lua_pushboolean(L, isatty(dp_check_int(L, 1, 0, INT_MAX)));
 	return 1;
 }
 
@@ -235,9 +235,9 @@ static int l_fileno(lua_State *L)
 /* read(fd, [max, [timeout_ms]]) -> bytes (4 KiB at most) | "" when nothing came in time | nil at the end */
 static int l_read(lua_State *L)
 {
-	int fd = (int)luaL_checkinteger(L, 1);
+	int fd = dp_check_int(L, 1, 0, INT_MAX);
 	lua_Integer max = luaL_optinteger(L, 2, 4096);
-	int timeout = (int)luaL_optinteger(L, 3, -1);
+	int timeout = dp_opt_timeout_ms(L, 3);
 	char p[4096];
 	ssize_t k;
 
@@ -267,7 +267,7 @@ static int l_read(lua_State *L)
 static int l_poll(lua_State *L)
 {
 	struct pollfd *fds;
-	int n, i, r, timeout = (int)luaL_optinteger(L, 2, -1);
+	int n, i, r, timeout = dp_opt_timeout_ms(L, 2);
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	n = (int)lua_rawlen(L, 1);
@@ -279,7 +279,7 @@ static int l_poll(lua_State *L)
 		luaL_checktype(L, -1, LUA_TTABLE);
 		lua_rawgeti(L, -1, 1);
 		lua_rawgeti(L, -2, 2);
-		fds[i].fd = (int)luaL_checkinteger(L, -2);
+		fds[i].fd = dp_check_int(L, -2, 0, INT_MAX);
 		ev = luaL_optstring(L, -1, "r");
 		fds[i].events = (short)((strchr(ev, 'r') ? POLLIN : 0) | (strchr(ev, 'w') ? POLLOUT : 0));
 		fds[i].revents = 0;
@@ -309,6 +309,7 @@ static int l_sleep(lua_State *L)
 {
 	lua_Number s = luaL_checknumber(L, 1);
 	struct timespec ts;
+	luaL_argcheck(L, s >= 0 && s <= INT_MAX, 1, "out of range");
 	ts.tv_sec = (time_t)s;
 	ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)

@@ -74,6 +74,13 @@ function M.new(opts)
   end
   check(opts.tls_verify == nil or type(opts.tls_verify) == "boolean", 1, "client",
     "tls_verify must be a boolean")
+  for _, k in ipairs { "timeout", "connect_timeout" } do
+    local v = opts[k]
+    check(v == nil or (type(v) == "number" and v >= 0 and v <= 2147483), 1, "client",
+      k .. " must be a number of seconds from 0 to 2147483")
+  end
+  check(opts.max_body == nil or (type(opts.max_body) == "number" and opts.max_body >= 1
+    and opts.max_body <= 2 ^ 50), 1, "client", "max_body must be a number of bytes from 1 to 2^50")
   local conf, err, code = endpoint.resolve(opts)
   if not conf then return nil, err, code end
   if conf.api_version then

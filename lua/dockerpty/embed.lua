@@ -328,7 +328,7 @@ function Live:_wait_io(deadline)
     if not self.ended then core.sleep(math.min(left or 0.01, 0.01)) end
     return
   end
-  core.poll(fds, left and math.floor(left * 1000 + 0.5) or -1)
+  core.poll(fds, left and math.floor(math.min(left, 86400) * 1000 + 0.5) or -1) -- a day at most: an int of ms
 end
 
 local function last_output(self)
