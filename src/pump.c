@@ -618,6 +618,28 @@ static int p_run(lua_State *L)
 	}
 }
 
+/*
+ * p:flush_input() -> true | false once the container takes no more input. Sends what was
+ * typed and still waits to go, however long the container takes to read it, so that what
+ * Lua writes to the stream next (a key's function sending bytes) comes after it, in order,
+ * and a TLS write left half done is finished with the same bytes, as TLS requires.
+ */
+static int p_flush_input(lua_State *L)
+{
+	pump *p = check_pump(L);
+	dp_stream *s = pump_stream(L, p);
+	while (p->send_pos < p->send_len && !p->write_closed) {
+		long k = dp_stream_write(s, (const char *)p->send + p->send_pos, p->send_len - p->send_pos);
+		if (k > 0)
+			p->send_pos += (size_t)k;
+		else if (k != DP_AGAIN || dp_wait_fd(dp_stream_fd(s), POLLOUT, -1) < 0)
+			input_gone(p);
+	}
+	p->send_wait = 0;
+	lua_pushboolean(L, !p->write_closed);
+	return 1;
+}
+
 /* p:fds() -> {{fd, "r" | "w" | "rw"}, ...}: what a host loop should watch before p:run(0) */
 static int p_fds(lua_State *L)
 {
@@ -682,6 +704,7 @@ void dp_pump_open(lua_State *L)
 	static const luaL_Reg methods[] = {
 		{"run", p_run},
 		{"fds", p_fds},
+		{"flush_input", p_flush_input},
 		{"watch", p_watch},
 		{"close", p_close},
 		{NULL, NULL},

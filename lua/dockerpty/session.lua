@@ -103,9 +103,10 @@ function Session:follow_size(redraw)
   end
 end
 
--- Sends bytes to the container's input, as if typed.
+-- Sends bytes to the container's input, as if typed: after what was typed before.
 function Session:send(bytes)
   check(type(bytes) == "string", 1, "send", "string expected")
+  if self.pump then self.pump:flush_input() end
   return self.stream:write(bytes)
 end
 

@@ -8,6 +8,9 @@ gone to the engine, the relay stops reading what the client sends on that connec
 the client's writes fail (EPIPE) while the engine's answer and the container's output still
 come through to the end.
 
+MODE "stall" stops reading what the client sends for 4 s once an attach request has gone
+to the engine, as an engine or a container busy elsewhere would, then relays it all.
+
 MODE "inspect" drops the connection, unanswered, when a container is inspected
 (GET /containers/ID/json); every other request passes."""
 import os
@@ -15,6 +18,7 @@ import re
 import socket
 import sys
 import threading
+import time
 
 
 def engine_to_client(engine, client):
@@ -45,6 +49,10 @@ def client_to_engine(client, engine, mode):
                 for s in (client, engine):
                     s.shutdown(socket.SHUT_RDWR)
                 return
+            if mode == "stall" and data.startswith(b"POST ") and b"/attach?" in line:
+                engine.sendall(data)
+                time.sleep(4)
+                continue
             if mode == "attach" and data.startswith(b"POST ") and b"/attach?" in line:
                 head = data.find(b"\r\n\r\n")
                 engine.sendall(data if head < 0 else data[:head + 4])
