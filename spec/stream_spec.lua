@@ -126,7 +126,6 @@ describe("streams without an engine", function()
   end)
 
   it("refuse numbers the core would have to narrow, and options of the wrong type", function()
-    local core = require "dockerpty.core"
     assert.has_error(function() core.transport { base = "http://x", ca_file = 1234567.25 } end,
       "transport: ca_file must be a string")
     assert.has_error(function() core.transport { base = "http://x", timeout = 0 / 0 } end,
