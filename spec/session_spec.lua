@@ -199,6 +199,31 @@ for _, ep in ipairs(endpoints) do
       end)
     end
 
+    it("detaches while its output goes to a pipe nobody reads", function()
+      local id = shell { Cmd = { "sh", "-c", "head -c 20000000 /dev/zero | tr '\\0' x; sleep 100" } }
+      local t = helpers.pty_lua(([[
+        local dockerpty = require "dockerpty"
+        local c = assert(dockerpty.client())
+        local sink = assert(io.popen("exec sleep 29.5", "w"))
+        local code, err = dockerpty.start(c, %q, { stdout = sink })
+        io.stdout:write("\r\nRESULT:", tostring(code), ":", tostring(err), "\r\n")
+        io.stdout:flush()
+        os.exit(0, false) -- not waiting for the sink
+      ]]):format(id), { env = ep.env })
+      finally(function() os.execute("pkill -x -f 'sleep 29.5'") end)
+      -- typed until the session is up (over TLS it may take more than a second); by then the
+      -- pipe is full and the pump waits on it
+      local detached = false
+      for _ = 1, 15 do
+        t:send("\16\17")
+        if pcall(t.expect, t, "RESULT:nil:detached", 1, true) then detached = true; break end
+      end
+      assert(detached, "no detach: " .. t.out)
+      t:wait()
+      t:close()
+      assert.is_true(assert(c:inspect_container(id)).State.Running)
+    end)
+
     it("runs Lua functions bound to keys", function()
       local id = shell()
       local t = helpers.pty_lua(session_program(([[dockerpty.start(c, %q, { keys = {

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -51,7 +52,7 @@ typedef struct {
 	int open;
 	int in_fd, out_fd[3], sig_fd; /* out_fd[DP_STDOUT], out_fd[DP_STDERR]; -1 for none */
 	int watch_fd;                 /* Lua's own fd to report when readable, or -1 */
-	int out_ready[3], out_always[3];
+	int out_ready[3], out_always[3], out_pipe[3];
 	size_t out_chunk[3];
 	int tty;
 	int capture; /* output goes to Lua as events, not to fds */
@@ -150,15 +151,51 @@ static int next_segment(pump *p)
 	return EV_NONE;
 }
 
+/*
+ * Bytes a pipe of capacity cap surely takes without blocking. Poll's "writable" promises one
+ * free page; how many more there are is not known, as a page may hold any number of unread
+ * bytes, so all of them only when the pipe is empty.
+ */
+static size_t pipe_room(int fd, size_t cap)
+{
+	static size_t page;
+	int unread;
+	if (!page) {
+		long ps = sysconf(_SC_PAGESIZE);
+		page = ps > 0 ? (size_t)ps : 4096;
+	}
+	return ioctl(fd, FIONREAD, &unread) == 0 && unread == 0 ? cap : page;
+}
+
 /* Writes what it can of the slices gathered; returns what write() returned. */
 static ssize_t write_segment(pump *p)
 {
-	struct iovec *v = p->segv + p->segv_i;
+	struct iovec *v = p->segv + p->segv_i, cut[SEGV_MAX];
 	int fd = p->out_fd[p->seg_type], n = p->segv_n - p->segv_i;
-	size_t chunk = p->out_chunk[p->seg_type];
-	size_t want = n == 1 && p->seg_len > chunk ? chunk : p->seg_len;
-	ssize_t k = n == 1 ? write(fd, v->iov_base, want) : writev(fd, v, n);
-	size_t left = k > 0 ? (size_t)k : 0;
+	size_t chunk = p->out_chunk[p->seg_type], want = p->seg_len, left;
+	ssize_t k;
+
+	/* While keys are read, a write to a pipe is no larger than the pipe's free room: a
+	 * blocking write waits for a slow reader to take all of it, and no key is read meanwhile. */
+	if (p->out_pipe[p->seg_type] && p->in_fd >= 0 && !p->in_eof)
+		chunk = pipe_room(fd, chunk);
+	if (want > chunk)
+		want = chunk;
+	if (n == 1) {
+		k = write(fd, v->iov_base, want);
+	} else if (want == p->seg_len) {
+		k = writev(fd, v, n);
+	} else {
+		int m = 0;
+		for (left = want; left; m++) {
+			cut[m] = v[m];
+			if (cut[m].iov_len > left)
+				cut[m].iov_len = left;
+			left -= cut[m].iov_len;
+		}
+		k = writev(fd, cut, m);
+	}
+	left = k > 0 ? (size_t)k : 0;
 
 	p->seg_len -= left;
 	while (left) {
@@ -177,7 +214,8 @@ static ssize_t write_segment(pump *p)
 	if (k > 0)
 		p->out_ready[p->seg_type] =
 		    p->out_always[p->seg_type] ||
-		    ((size_t)k == want && chunk != TTY_CHUNK && (p->in_fd < 0 || p->in_eof));
+		    ((size_t)k == want && p->out_chunk[p->seg_type] != TTY_CHUNK &&
+		     (p->in_fd < 0 || p->in_eof));
 	return k;
 }
 
@@ -541,6 +579,7 @@ static int l_pump(lua_State *L)
 	for (i = 1; i < 3; i++) {
 		p->out_always[i] = always_ready(p->out_fd[i]);
 		p->out_chunk[i] = write_chunk(p->out_fd[i], !p->capture);
+		p->out_pipe[i] = p->out_fd[i] >= 0 && fcntl(p->out_fd[i], F_GETPIPE_SZ) > 0;
 	}
 	lua_getfield(L, 2, "tty");
 	p->tty = lua_toboolean(L, -1);
