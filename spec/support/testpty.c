@@ -1,10 +1,12 @@
 /*
  * testpty: runs a program in a new pseudo-terminal for the specs, so they can type into it,
  * read what it prints, change its window size, signal it, and read the terminal's settings.
+ * Also heap_in_use(), for specs that look for leaks.
  */
 #define _XOPEN_SOURCE 600
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -225,6 +227,15 @@ static int p_close(lua_State *L)
 	return 0;
 }
 
+/* heap_in_use() -> bytes the process's malloc has handed out and not had back. Unlike the
+ * resident size, it does not count what the allocator keeps after a free. */
+static int l_heap_in_use(lua_State *L)
+{
+	struct mallinfo2 mi = mallinfo2();
+	lua_pushnumber(L, (lua_Number)(mi.uordblks + mi.hblkhd));
+	return 1;
+}
+
 int luaopen_testpty(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
@@ -242,5 +253,7 @@ int luaopen_testpty(lua_State *L)
 	lua_newtable(L);
 	lua_pushcfunction(L, l_spawn);
 	lua_setfield(L, -2, "spawn");
+	lua_pushcfunction(L, l_heap_in_use);
+	lua_setfield(L, -2, "heap_in_use");
 	return 1;
 }
