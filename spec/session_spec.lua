@@ -539,6 +539,24 @@ describe("session hygiene #engine", function()
     end
   end)
 
+  it("keeps raw mode on after forwarding a signal to a container without a tty", function()
+    local id = helpers.container(c, { OpenStdin = true, Cmd = { "sh", "-c",
+      "trap 'echo got-USR1' USR1; trap 'exit 3' TERM; echo ready; while :; do sleep 1; done" } })
+    local t = helpers.pty_lua(session_program(("dockerpty.start(c, %q, { raw = true })"):format(id)))
+    local cooked = t:settings()
+    t:expect("ready")
+    local raw = t:settings()
+    assert.are_not.equal(cooked, raw)
+    t:kill(10)
+    t:expect("got%-USR1")
+    assert.equal(raw, t:settings())
+    t:kill(15) -- forwarded too: the container ends, and the terminal gets its settings back
+    t:expect("RESULT:3:nil")
+    t:wait()
+    assert.equal(cooked, t:settings())
+    t:close()
+  end)
+
   it("restores the terminal when a Lua error unwinds through the session", function()
     local t = helpers.pty_lua(([[
       local dockerpty = require "dockerpty"

@@ -144,6 +144,11 @@ function Session:on_signals()
       end
     elseif self.sig_proxy and not self.tty and not self.exec_id then
       self.client:kill(self.container, SIGNAL_NAMES[sig] or sig)
+      if self.mode then
+        -- the signal's handler gave the terminal its settings back; the session goes on
+        self.mode:restore()
+        self.mode = core.raw(self.in_fd)
+      end
     else
       self:close()
       core.raise(sig)
