@@ -128,8 +128,13 @@ static int write_all(dp_stream *s, const char *buf, size_t n, int timeout_ms)
 		if (k == DP_FAIL)
 			return DP_FAIL;
 		if (k == DP_AGAIN) {
-			if (dp_wait_fd(s->fd, POLLOUT, timeout_ms) == 0) {
-				snprintf(s->err, sizeof s->err, "timed out writing to %s", s->endpoint);
+			int r = dp_wait_fd(s->fd, POLLOUT, timeout_ms);
+			if (r <= 0) {
+				if (r == 0)
+					snprintf(s->err, sizeof s->err, "timed out writing to %s", s->endpoint);
+				else
+					snprintf(s->err, sizeof s->err, "cannot wait for %s: %s", s->endpoint,
+						 strerror(errno));
 				return DP_FAIL;
 			}
 			continue;
@@ -172,8 +177,10 @@ int dp_stream_close_write(dp_stream *s)
 {
 	int r;
 
-	if (!s->curl)
+	if (!s->curl) {
+		snprintf(s->err, sizeof s->err, "stream is closed");
 		return DP_FAIL;
+	}
 	if (s->write_closed)
 		return 0;
 	if (s->tls) {
@@ -229,9 +236,14 @@ static long read_head(dp_stream *s, char *buf, size_t cap, size_t *len, dp_head 
 			return -1;
 		k = dp_stream_read(s, buf + *len, cap - *len);
 		if (k == DP_AGAIN) {
-			if (dp_wait_fd(s->fd, POLLIN, HANDSHAKE_TIMEOUT_MS) == 0) {
-				snprintf(s->err, sizeof s->err, "%s did not answer within %d s", s->endpoint,
-					 HANDSHAKE_TIMEOUT_MS / 1000);
+			int r = dp_wait_fd(s->fd, POLLIN, HANDSHAKE_TIMEOUT_MS);
+			if (r <= 0) {
+				if (r == 0)
+					snprintf(s->err, sizeof s->err, "%s did not answer within %d s",
+						 s->endpoint, HANDSHAKE_TIMEOUT_MS / 1000);
+				else
+					snprintf(s->err, sizeof s->err, "cannot wait for %s: %s", s->endpoint,
+						 strerror(errno));
 				return DP_FAIL;
 			}
 			continue;
