@@ -131,6 +131,7 @@ describe("streams without an engine", function()
     assert.has_error(function() core.transport { base = "http://x", timeout = 0 / 0 } end,
       "transport: timeout out of range")
     assert.has_error(function() core.transport { base = 5 } end, "transport: base must be a string")
+    assert.same({}, core.poll({ { -1, "r" } }, 0)) -- a negative fd is skipped, as poll() skips it
     for _, f in ipairs { function() core.poll({ { 2 ^ 32 + 1, "r" } }, 0) end,
       function() core.poll({}, 2 ^ 32) end, function() core.isatty(-5) end,
       function() core.read(0, 1, 2 ^ 32 - 1) end, function() core.sleep(0 / 0) end,

@@ -520,11 +520,12 @@ static int always_ready(int fd)
  * (never shrunk; where the system refuses, it keeps its size): with the default 64 KiB,
  * each read of a stream would fill it several times over, and each time the pump would
  * sleep until the reader drained it. A capture session keeps the default, as there may be
- * hundreds of them.
+ * hundreds of them. *is_pipe says whether fd is a pipe.
  */
-static size_t write_chunk(int fd, int grow)
+static size_t write_chunk(int fd, int grow, int *is_pipe)
 {
 	int size, grown;
+	*is_pipe = 0;
 	if (fd < 0)
 		return PIPE_CHUNK;
 	if (isatty(fd))
@@ -532,6 +533,7 @@ static size_t write_chunk(int fd, int grow)
 	size = fcntl(fd, F_GETPIPE_SZ);
 	if (size <= 0)
 		return PIPE_CHUNK; /* not a pipe */
+	*is_pipe = 1;
 	if (grow && (size_t)size < RAW_MAX && (grown = fcntl(fd, F_SETPIPE_SZ, (int)RAW_MAX)) > 0)
 		size = grown; /* the capacity the pipe now has */
 	return (size_t)size;
@@ -578,8 +580,7 @@ static int l_pump(lua_State *L)
 	p->out_fd[DP_STDERR] = opt_fd(L, "stderr");
 	for (i = 1; i < 3; i++) {
 		p->out_always[i] = always_ready(p->out_fd[i]);
-		p->out_chunk[i] = write_chunk(p->out_fd[i], !p->capture);
-		p->out_pipe[i] = p->out_fd[i] >= 0 && fcntl(p->out_fd[i], F_GETPIPE_SZ) > 0;
+		p->out_chunk[i] = write_chunk(p->out_fd[i], !p->capture, &p->out_pipe[i]);
 	}
 	lua_getfield(L, 2, "tty");
 	p->tty = lua_toboolean(L, -1);

@@ -279,7 +279,7 @@ static int l_poll(lua_State *L)
 		luaL_checktype(L, -1, LUA_TTABLE);
 		lua_rawgeti(L, -1, 1);
 		lua_rawgeti(L, -2, 2);
-		fds[i].fd = dp_check_int(L, -2, 0, INT_MAX);
+		fds[i].fd = dp_check_int(L, -2, -1, INT_MAX); /* -1: ignored, as poll() does */
 		ev = luaL_optstring(L, -1, "r");
 		fds[i].events = (short)((strchr(ev, 'r') ? POLLIN : 0) | (strchr(ev, 'w') ? POLLOUT : 0));
 		fds[i].revents = 0;
