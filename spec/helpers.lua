@@ -167,6 +167,14 @@ function M.pty_lua(code, opts)
   return M.pty_run({ M.lua, "-e", prelude .. code }, opts)
 end
 
+-- The md5 of a file's bytes, in hex.
+function M.md5_file(name)
+  local p = assert(io.popen("md5sum " .. name))
+  local out = p:read("*a")
+  p:close()
+  return out:match("^(%x+)")
+end
+
 -- Runs bin/dockerpty with args (no terminal) and returns stdout, stderr, exit status.
 function M.dockerpty(args, opts)
   opts = opts or {}

@@ -34,13 +34,6 @@ local function read_file(name)
   return s
 end
 
-local function md5_of_file(name)
-  local p = assert(io.popen("md5sum " .. name))
-  local out = p:read("a")
-  p:close()
-  return out:match("^(%x+)")
-end
-
 for _, ep in ipairs(endpoints) do
   describe("a tty session over the " .. ep.name .. " #engine", function()
     local c
@@ -356,7 +349,7 @@ for _, ep in ipairs(endpoints) do
       local f = assert(io.open(name, "wb"))
       f:write(out)
       f:close()
-      assert.equal(err:match("^(%x+)"), md5_of_file(name))
+      assert.equal(err:match("^(%x+)"), helpers.md5_file(name))
       os.remove(name)
     end)
 
@@ -368,7 +361,7 @@ for _, ep in ipairs(endpoints) do
         { stdin = fin })
       fin:close()
       assert.equal(0, code)
-      local sum = md5_of_file(name)
+      local sum = helpers.md5_file(name)
       os.remove(name)
       assert.equal(sum .. "  -\n0\n", out)
     end)

@@ -60,9 +60,7 @@ describe("50 MB over the engine's TLS #engine #heavy", function()
     local c = helpers.engine { host = helpers.tls_host, tls_verify = true, cert_path = helpers.tls .. "/client" }
     local input = os.tmpname()
     assert(helpers.execute("head -c 52428800 /dev/urandom > " .. input))
-    local p = assert(io.popen("md5sum " .. input))
-    local sum = p:read("*a"):match("^(%x+)")
-    p:close()
+    local sum = helpers.md5_file(input)
     local id = helpers.container(c, { Cmd = { "sh", "-c", "md5sum; cat /dev/zero | head -c 52428800 | md5sum" },
       OpenStdin = true, StdinOnce = true })
     local out = os.tmpname()
