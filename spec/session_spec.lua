@@ -534,7 +534,8 @@ describe("session hygiene #engine", function()
 
   it("keeps raw mode on after forwarding a signal to a container without a tty", function()
     local id = helpers.container(c, { OpenStdin = true, Cmd = { "sh", "-c",
-      "trap 'echo got-USR1' USR1; trap 'exit 3' TERM; echo ready; while :; do sleep 1; done" } })
+      "trap 'echo got-USR1' USR1; trap 'echo got-TSTP' TSTP; trap 'exit 3' TERM; echo ready; "
+      .. "while :; do sleep 1; done" } })
     local t = helpers.pty_lua(session_program(("dockerpty.start(c, %q, { raw = true })"):format(id)))
     local cooked = t:settings()
     t:expect("ready")
@@ -543,11 +544,85 @@ describe("session hygiene #engine", function()
     t:kill(10)
     t:expect("got%-USR1")
     assert.equal(raw, t:settings())
+    t:kill(20) -- SIGTSTP: forwarded, as docker does, rather than stopping the client
+    t:expect("got%-TSTP")
+    assert.equal(raw, t:settings())
     t:kill(15) -- forwarded too: the container ends, and the terminal gets its settings back
     t:expect("RESULT:3:nil")
     t:wait()
     assert.equal(cooked, t:settings())
     t:close()
+  end)
+
+  -- The session's Lua program under a shell with job control, as a user's would be: a stop
+  -- in the pty's own (orphaned) process group would be discarded.
+  local function job_program(call)
+    local prelude = ("package.path = './lua/?.lua;./lua/?/init.lua;' .. package.path; "
+      .. "package.cpath = %q .. package.cpath; "):format(package.cpath:match("^[^;]*;"))
+    local pid = [[local f = io.open("/proc/self/stat"); io.write("PID:", f:read("n"), "\r\n"); f:close(); ]]
+    return helpers.pty_run({ "bash", "-c",
+      'set -m; "$LUA" -e "$PROG"; echo "STOPPED:$?"; read -r _; fg >/dev/null; echo "DONE:$?"' },
+      { env = { LUA = helpers.lua, PROG = prelude .. pid .. session_program(call) } })
+  end
+
+  it("gives the terminal back while stopped by SIGTSTP and takes it again on fg", function()
+    local t = job_program(("dockerpty.start(c, %q)"):format(shell()))
+    local cooked = t:settings()
+    local pid = t:expect("PID:(%d+)")
+    t:expect("# ")
+    local raw = t:settings()
+    assert.are_not.equal(cooked, raw)
+    assert(helpers.execute("kill -TSTP " .. pid))
+    t:expect("STOPPED:148")
+    assert.equal(cooked, t:settings())
+    t:resize(30, 100) -- while stopped: the container learns of it on the resume
+    t:send("\n")     -- the shell's fg
+    for _ = 1, 50 do
+      t:send("stty size\r")
+      if t:expect("(%d+ %d+)") == "30 100" then break end
+    end
+    assert.equal(raw, t:settings())
+    t:send("exit\r")
+    t:expect("RESULT:0:nil")
+    t:expect("DONE:0")
+    t:wait()
+    assert.equal(cooked, t:settings())
+    t:close()
+  end)
+
+  it("takes the terminal again after SIGSTOP and SIGCONT", function()
+    local t = job_program(("dockerpty.start(c, %q)"):format(shell()))
+    local pid = t:expect("PID:(%d+)")
+    t:expect("# ")
+    local raw = t:settings()
+    assert(helpers.execute("kill -STOP " .. pid))
+    t:expect("STOPPED:147")
+    assert(helpers.execute("stty -F /proc/" .. pid .. "/fd/0 sane")) -- as a shell would
+    t:send("\n")
+    t:send("echo $((6*7))\r") -- the container's answer, not a cooked terminal's echo
+    t:expect("42")
+    assert.equal(raw, t:settings())
+    t:send("exit\r")
+    t:expect("DONE:0")
+    t:wait()
+    t:close()
+  end)
+
+  it("restores the terminal when the client crashes", function()
+    for _, sig in ipairs { 11, 6 } do
+      local t = helpers.pty_run({ "bash", "-c", 'ulimit -c 0; exec "$LUA" -e "$PROG"' }, { env = {
+        LUA = helpers.lua,
+        PROG = ("package.path = './lua/?.lua;./lua/?/init.lua;' .. package.path; package.cpath = %q .. package.cpath; ")
+          :format(package.cpath:match("^[^;]*;")) .. session_program(("dockerpty.start(c, %q)"):format(shell())),
+      } })
+      local before = t:settings()
+      t:expect("# ")
+      assert.are_not.equal(before, t:settings())
+      t:kill(sig)
+      assert.same({ "signal", sig }, { t:wait() })
+      assert.equal(before, t:settings())
+      t:close()
+    end
   end)
 
   it("restores the terminal when a Lua error unwinds through the session", function()

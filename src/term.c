@@ -27,9 +27,13 @@ static volatile sig_atomic_t raw_fd = -1;
 static struct termios raw_saved;
 
 static int sig_pipe[2] = {-1, -1};
-static const int caught[] = {SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM};
+static const int caught[] = {SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+			     SIGUSR1,  SIGUSR2, SIGALRM, SIGTSTP, SIGCONT};
 #define NCAUGHT (sizeof caught / sizeof caught[0])
-static struct sigaction old_actions[NCAUGHT], old_pipe_action;
+/* A crash gives the terminal back too, then goes on as it would have. */
+static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+#define NFATAL (sizeof fatal / sizeof fatal[0])
+static struct sigaction old_actions[NCAUGHT], old_fatal[NFATAL], old_pipe_action;
 static int signals_on;
 
 int dp_signal_fd(void)
@@ -41,12 +45,31 @@ static void on_signal(int sig)
 {
 	int saved = errno;
 	unsigned char b = (unsigned char)sig;
-	if (sig != SIGWINCH && raw_fd >= 0)
+	/* a resize and a resume leave the terminal as it is: Lua takes it from there */
+	if (sig != SIGWINCH && sig != SIGCONT && raw_fd >= 0)
 		tcsetattr(raw_fd, TCSANOW, &raw_saved); /* async-signal-safe */
 	if (write(sig_pipe[1], &b, 1) < 0) {
 		/* full: the pump has enough to wake for */
 	}
 	errno = saved;
+}
+
+/*
+ * A crash: the terminal gets its settings back and the signal its earlier disposition.
+ * A fault the kernel raised comes again as the handler returns; one sent by kill() or
+ * raise() (abort() among them) is raised again, to be delivered as the handler returns.
+ */
+static void on_fatal(int sig, siginfo_t *info, void *uctx)
+{
+	size_t i;
+	(void)uctx;
+	if (raw_fd >= 0)
+		tcsetattr(raw_fd, TCSANOW, &raw_saved);
+	for (i = 0; i < NFATAL; i++)
+		if (fatal[i] == sig)
+			sigaction(sig, &old_fatal[i], NULL);
+	if (info->si_code <= 0)
+		raise(sig);
 }
 
 /*
@@ -75,9 +98,11 @@ static int set_cloexec_nonblock(int fd)
 		       : 0;
 }
 
-/* signals(true): SIGWINCH and the signals that would end the process (SIGINT, SIGTERM,
- * SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM) go to the pump, and SIGPIPE is ignored; signals(false) puts back what was there. Returns the self-pipe's read end (-1 when
- * off), and whether they were on before. */
+/* signals(true): SIGWINCH, the signals that would end the process (SIGINT, SIGTERM, SIGHUP,
+ * SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM), and those that stop and resume it (SIGTSTP, SIGCONT)
+ * go to the pump; SIGPIPE is ignored; a crash restores the terminal. signals(false) puts back
+ * what was there. Returns the self-pipe's read end (-1 when off), and whether they were on
+ * before. */
 static int l_signals(lua_State *L)
 {
 	int on = lua_toboolean(L, 1), was_on = signals_on;
@@ -98,10 +123,17 @@ static int l_signals(lua_State *L)
 			sigaction(caught[i], &sa, &old_actions[i]);
 		sa.sa_handler = SIG_IGN;
 		sigaction(SIGPIPE, &sa, &old_pipe_action);
+		sa.sa_handler = NULL;
+		sa.sa_sigaction = on_fatal;
+		sa.sa_flags = SA_SIGINFO;
+		for (i = 0; i < NFATAL; i++)
+			sigaction(fatal[i], &sa, &old_fatal[i]);
 		signals_on = 1;
 	} else if (!on && signals_on) {
 		for (i = 0; i < NCAUGHT; i++)
 			sigaction(caught[i], &old_actions[i], NULL);
+		for (i = 0; i < NFATAL; i++)
+			sigaction(fatal[i], &old_fatal[i], NULL);
 		sigaction(SIGPIPE, &old_pipe_action, NULL);
 		signals_on = 0;
 	}
@@ -142,6 +174,29 @@ static int l_raise(lua_State *L)
 		if (signals_on && caught[i] == sig)
 			sigaction(sig, &old_actions[i], NULL);
 	raise(sig);
+	return 0;
+}
+
+/*
+ * suspend(): stops the process as SIGTSTP would have, and returns once it is resumed (at
+ * once where nobody could resume it: a stop in an orphaned process group is discarded).
+ * The caller gives the terminal back before and takes it again after.
+ */
+static int l_suspend(lua_State *L)
+{
+	struct sigaction dfl, mine;
+	sigset_t set, old;
+	(void)L;
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGTSTP, &dfl, &mine);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTSTP);
+	sigprocmask(SIG_UNBLOCK, &set, &old);
+	raise(SIGTSTP);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	sigaction(SIGTSTP, &mine, NULL);
 	return 0;
 }
 
@@ -337,6 +392,7 @@ void dp_term_open(lua_State *L)
 	static const luaL_Reg funcs[] = {
 		{"signals", l_signals},
 		{"pending_signals", l_pending_signals},
+		{"suspend", l_suspend},
 		{"raise", l_raise},
 		{"raw", l_raw},
 		{"winsize", l_winsize},
@@ -353,4 +409,8 @@ void dp_term_open(lua_State *L)
 	luaL_setfuncs(L, funcs, 0);
 	lua_pushinteger(L, SIGWINCH); /* what pending_signals gives for a resize */
 	lua_setfield(L, -2, "SIGWINCH");
+	lua_pushinteger(L, SIGTSTP); /* a stop asked for: core.suspend() */
+	lua_setfield(L, -2, "SIGTSTP");
+	lua_pushinteger(L, SIGCONT); /* a resume: the terminal is taken again */
+	lua_setfield(L, -2, "SIGCONT");
 }

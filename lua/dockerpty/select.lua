@@ -2,7 +2,7 @@
 -- a fuzzy matcher, and the terminal picker built on them.
 local core = require "dockerpty.core"
 
-local SIGWINCH = core.SIGWINCH
+local SIGWINCH, SIGTSTP, SIGCONT = core.SIGWINCH, core.SIGTSTP, core.SIGCONT
 
 local M = {}
 
@@ -168,15 +168,29 @@ function M.pick(client, opts)
   local out_fd = core.fileno(out)
   local mode, merr = core.raw(in_fd)
   if not mode then return nil, merr, "terminal" end
-  -- Signals come as bytes on a pipe: a resize draws again; any other ends the picker with the
-  -- screen and the terminal put back, then goes on to do what it would have done.
+  -- Signals come as bytes on a pipe: a resize draws again; a stop gives the screen and the
+  -- terminal back until the resume; any other ends the picker with them put back, then goes
+  -- on to do what it would have done.
   local sig_fd, signals_before = core.signals(true)
   local text, sel, result, why, signal = opts.text or "", 1, nil, nil, nil
   local function next_bytes()
     local ready = core.poll({ { in_fd, "r" }, { sig_fd, "r" } })
     if ready[sig_fd] then
       for _, sig in ipairs(core.pending_signals()) do
-        if sig ~= SIGWINCH then signal = sig; return nil end
+        if sig == SIGTSTP or sig == SIGCONT then
+          if sig == SIGTSTP then
+            out:write("\27[?1049l")
+            out:flush()
+            mode:restore()
+            core.suspend()
+          end
+          mode:restore()
+          mode = core.raw(in_fd) or mode
+          out:write("\27[?1049h")
+        elseif sig ~= SIGWINCH then
+          signal = sig
+          return nil
+        end
       end
     end
     if ready[in_fd] then return core.read(in_fd, 256, 0) end

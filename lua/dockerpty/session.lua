@@ -10,7 +10,7 @@ local M = {}
 M.DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 
 local SIGNAL_NAMES = { [1] = "SIGHUP", [2] = "SIGINT", [3] = "SIGQUIT", [15] = "SIGTERM" }
-local SIGWINCH = core.SIGWINCH
+local SIGWINCH, SIGTSTP, SIGCONT = core.SIGWINCH, core.SIGTSTP, core.SIGCONT
 
 local Session = {}
 Session.__index = Session
@@ -133,15 +133,31 @@ end
 Session.__close = Session.close
 Session.__gc = Session.close
 
--- What a signal sent to the client does: a resize, a forward to the container, or the
--- terminal restored and the signal let through.
+-- A signal's resize: the container's terminal made the host's size, when the session follows it.
+function Session:on_host_resize()
+  if self.tty and self.follow then
+    local h, w = self:host_size()
+    if h then self:resize(h, w) end
+  end
+end
+
+-- The terminal taken again after a stop, and the container told of a size that may have
+-- changed meanwhile.
+function Session:resumed()
+  if self.mode then
+    self.mode:restore()
+    self.mode = core.raw(self.in_fd)
+  end
+  self:on_host_resize()
+end
+
+-- What a signal sent to the client does: a resize, a forward to the container, a stop
+-- with the terminal given back until the resume, or the terminal restored and the signal
+-- let through.
 function Session:on_signals()
   for _, sig in ipairs(core.pending_signals()) do
     if sig == SIGWINCH then
-      if self.tty and self.follow then
-        local h, w = self:host_size()
-        if h then self:resize(h, w) end
-      end
+      self:on_host_resize()
     elseif self.sig_proxy and not self.tty and not self.exec_id then
       self.client:kill(self.container, SIGNAL_NAMES[sig] or sig)
       if self.mode then
@@ -149,6 +165,12 @@ function Session:on_signals()
         self.mode:restore()
         self.mode = core.raw(self.in_fd)
       end
+    elseif sig == SIGCONT then
+      self:resumed()
+    elseif sig == SIGTSTP then
+      if self.mode then self.mode:restore() end
+      core.suspend()
+      self:resumed()
     else
       self:close()
       core.raise(sig)
