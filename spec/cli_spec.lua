@@ -42,6 +42,10 @@ describe("dockerpty run #engine", function()
     assert.equal(125, status)
     assert.equal("dockerpty: invalid environment variable: =x\n", err)
     assert.equal("", out)
+    out, err, status = dp { "run", "--rm", "-l", helpers.label, "--env=", "busybox", "true" }
+    assert.equal(125, status)
+    assert.equal("dockerpty: invalid environment variable: \n", err)
+    assert.equal("", out)
   end)
 
   it("runs -dit with no terminal: a detached run attaches nothing", function()
@@ -202,6 +206,13 @@ describe("dockerpty run #engine", function()
     t:send("\1")
     assert.same({ "exit", 0 }, { t:wait() })
     t:close()
+    -- docker's engine reads only lower-case names: ours go to it as it spells them
+    t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "run", "-it", "--detach-keys", "CTRL-A,DEL", "-l",
+      helpers.label, "busybox", "sh" }, { env = { DOCKER_CONFIG = dir } })
+    t:expect("# ")
+    t:send("\1\127")
+    assert.same({ "exit", 0 }, { t:wait() })
+    t:close()
     -- an empty --detach-keys is no flag at all, as in docker: the file's keys hold
     t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "run", "-it", "--detach-keys=", "-l",
       helpers.label, "busybox", "sh" }, { env = { DOCKER_CONFIG = dir } })
@@ -294,8 +305,11 @@ describe("dockerpty exec and attach #engine", function()
     _, err, status = dp { "exec", "dockerpty-no-such-container", "sh" }
     assert.equal(125, status)
     assert.equal("dockerpty: No such container: dockerpty-no-such-container\n", err)
-    local stopped = helpers.container(c, { Cmd = { "true" } })
+    local stopped = helpers.container(c, { Cmd = { "true" } }, { name = "dockerpty-spec-stopped" })
     _, err, status = dp { "attach", stopped }
+    assert.equal(1, status)
+    assert.equal("dockerpty: You cannot attach to a stopped container, start it first\n", err)
+    _, err, status = dp { "attach", "/dockerpty-spec-stopped" } -- a name as the engine lists it
     assert.equal(1, status)
     assert.equal("dockerpty: You cannot attach to a stopped container, start it first\n", err)
     _, err, status = dp { "-H", "unix:///nonexistent/docker.sock", "ps" }

@@ -101,6 +101,20 @@ describe("endpoint.resolve", function()
     assert.is_nil(t.ca_file)
   end)
 
+  it("looks in $DOCKER_CONFIG before ~/.docker, as docker does", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(helpers.execute("mkdir -p " .. dir .. " && touch " .. dir .. "/ca.pem"))
+    local t = endpoint.resolve({ host = "tcp://127.0.0.1", tls_verify = true },
+      env { HOME = "/nonexistent-home", DOCKER_CONFIG = dir })
+    assert.equal(dir .. "/ca.pem", t.ca_file)
+    t = endpoint.resolve({ host = "tcp://127.0.0.1", tls_verify = true },
+      env { HOME = "/nonexistent-home", DOCKER_CONFIG = dir, DOCKER_CERT_PATH = "/nonexistent-certs" })
+    assert.is_nil(t)
+    os.remove(dir .. "/ca.pem")
+    os.remove(dir)
+  end)
+
   it("does not use TLS for a tcp host unless asked", function()
     local t = endpoint.resolve({ host = "tcp://127.0.0.1:2376" }, env {})
     assert.equal("http://127.0.0.1:2376", t.base)

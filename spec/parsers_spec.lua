@@ -150,6 +150,11 @@ describe("core.parse_keys", function()
     for c, code in pairs(punct) do assert.equal(string.char(code), core.parse_keys("ctrl-" .. c)) end
   end)
 
+  it("reads DEL, as docker does, in either case", function()
+    assert.equal("\127", core.parse_keys("DEL"))
+    assert.equal("\16\127", core.parse_keys("ctrl-p,del"))
+  end)
+
   it("reads a single character as itself", function()
     for _, c in ipairs({ "a", "Z", "1", " ", "-", "\255" }) do assert.equal(c, core.parse_keys(c)) end
   end)

@@ -755,3 +755,16 @@ describe("session hygiene #engine", function()
     os.remove(out)
   end)
 end)
+
+describe("session.engine_detach_keys", function()
+  local session = require "dockerpty.session"
+
+  it("spells the keys as docker's engine reads them", function()
+    assert.equal("ctrl-p,ctrl-q", session.engine_detach_keys(nil))
+    assert.equal("ctrl-p,ctrl-q", session.engine_detach_keys("CTRL-P,Ctrl-q"))
+    assert.equal("ctrl-@,ctrl-[,ctrl-\\,ctrl-],ctrl-^,ctrl-_,DEL,x,Q",
+      session.engine_detach_keys("ctrl-@,CTRL-[,ctrl-\\,ctrl-],ctrl-^,ctrl-_,del,x,Q"))
+    assert.equal("\xff,\xfe,\xff,\xfe,\xff,\xfe,\xff,\xfe", session.engine_detach_keys(""))
+    assert.equal("ctrl-],ctrl-@,ctrl-],ctrl-@,ctrl-],ctrl-@,ctrl-],ctrl-@", session.engine_detach_keys("", true))
+  end)
+end)

@@ -101,6 +101,12 @@ describe("make install #engine #install", function()
     out, status = sh(("cd / && %s/bin/dockerpty run --rm --detach-keys=ctrl-zz busybox true"):format(dir))
     assert.equal(125, status, out)
     assert.equal('dockerpty: --detach-keys: invalid key spec "ctrl-zz": unknown key "ctrl-zz"\n', out)
+    -- through a symlink elsewhere (~/.local/bin, say), and from its own directory
+    assert.equal(0, select(2, sh(("mkdir %s/links && ln -s %s/bin/dockerpty %s/links/dp"):format(dir, dir, dir))))
+    out, status = sh(("cd / && %s/links/dp run --rm busybox echo linked"):format(dir))
+    assert.same({ "linked\n", 0 }, { out, status })
+    out, status = sh(("cd %s/bin && ./dockerpty run --rm busybox echo here"):format(dir))
+    assert.same({ "here\n", 0 }, { out, status })
   end)
 end)
 

@@ -4,11 +4,14 @@
 
 #include "proto.h"
 
-/* "ctrl-x" as docker spells them; anything else of more than one character is an error. */
+/* "ctrl-x" and "DEL" as docker spells them, in either case; anything else of more than one
+ * character is an error. */
 static int ctrl_code(const char *tok, size_t n)
 {
 	char c;
 
+	if (n == 3 && strncasecmp(tok, "DEL", 3) == 0)
+		return 127;
 	if (n != 6 || strncasecmp(tok, "ctrl-", 5) != 0)
 		return -1;
 	c = tok[5];

@@ -236,7 +236,7 @@ local function env_list(list, getenv)
   if not list then return nil end
   local out = {}
   for i, e in ipairs(list) do
-    if e:sub(1, 1) == "=" then exit_with(FAIL, ("invalid environment variable: %s"):format(e)) end
+    if e == "" or e:sub(1, 1) == "=" then exit_with(FAIL, ("invalid environment variable: %s"):format(e)) end
     local v = not e:find("=", 1, true) and getenv(e)
     out[i] = v and e .. "=" .. v or e
   end
@@ -314,11 +314,12 @@ function COMMANDS.exec.handler(client, opts, args, env)
   if not ref and stdin_is_tty() then opts.interactive, opts.tty = true, true end
   check_tty(opts.interactive, opts.tty)
   local keys = detach_keys(opts, env.getenv)
+  local env_vars = env_list(opts.env, env.getenv) -- refused before a container is picked
   local id = container_arg(client, ref, "exec")
   if #cmd == 0 then cmd = { "sh" } end
   local status, err, kind = dockerpty.exec_command(client, id, cmd, {
     interactive = opts.interactive == true, tty = opts.tty == true,
-    env = env_list(opts.env, env.getenv), workdir = opts.workdir, user = opts.user, detach_keys = keys,
+    env = env_vars, workdir = opts.workdir, user = opts.user, detach_keys = keys,
   })
   return session_result(status, err, kind)
 end

@@ -80,7 +80,7 @@ function M.resolve(opts, getenv)
   if ep.scheme == "https" then
     local dir = opts.cert_path or env(getenv, "DOCKER_CERT_PATH")
     local explicit = dir ~= nil
-    dir = dir or ((env(getenv, "HOME") or "") .. "/.docker")
+    dir = dir or env(getenv, "DOCKER_CONFIG") or ((env(getenv, "HOME") or "") .. "/.docker")
     local ca, cert, key = dir .. "/ca.pem", dir .. "/cert.pem", dir .. "/key.pem"
     if readable(ca) then
       t.ca_file = ca

@@ -67,8 +67,9 @@ function M.parse(args, flags, interspersed)
           j = j + 1
         else
           local v = a:sub(j + 1)
-          if v:sub(1, 1) == "=" then v = v:sub(2) end
-          if v == "" then
+          local eq = v:sub(1, 1) == "="
+          if eq then v = v:sub(2) end -- "-w=" is an empty value, as docker reads it
+          if v == "" and not eq then
             i = i + 1
             v = args[i]
             if v == nil then return nil, ("flag needs an argument: '%s' in %s"):format(c, a) end

@@ -74,12 +74,13 @@ end
 -- unique id prefix; an ambiguous prefix names every candidate.
 function M.resolve(client, ref)
   local list, err, code = client:containers { all = true }
+  local name = ref:sub(1, 1) == "/" and ref or "/" .. ref -- "/web" is web, as the engine reads it
   if not list then return nil, err, code end
   local by_prefix = {}
   for _, c in ipairs(list) do
     if c.Id == ref then return c.Id end
     for _, n in ipairs(c.Names or {}) do
-      if n == "/" .. ref then return c.Id end
+      if n == name then return c.Id end
     end
     if ref ~= "" and c.Id:sub(1, #ref) == ref then by_prefix[#by_prefix + 1] = summary(c) end
   end

@@ -296,9 +296,20 @@ end
 -- which carries only ASCII to them, so there a run of eight rarely typed control keys.
 local NO_ATTACH_KEYS = "\xff,\xfe,\xff,\xfe,\xff,\xfe,\xff,\xfe"
 local NO_EXEC_KEYS = "ctrl-],ctrl-@,ctrl-],ctrl-@,ctrl-],ctrl-@,ctrl-],ctrl-@"
+-- A spec the engine reads as docker does: its names are lower-case, and "DEL" upper-case.
+local KEY_NAMES = { [0] = "ctrl-@", [27] = "ctrl-[", [28] = "ctrl-\\", [29] = "ctrl-]",
+  [30] = "ctrl-^", [31] = "ctrl-_", [127] = "DEL" }
+for b = 1, 26 do KEY_NAMES[b] = "ctrl-" .. string.char(96 + b) end
 function M.engine_detach_keys(detach_keys, exec)
   if detach_keys == "" then return exec and NO_EXEC_KEYS or NO_ATTACH_KEYS end
-  return detach_keys or M.DEFAULT_DETACH_KEYS
+  local bytes = core.parse_keys(detach_keys or M.DEFAULT_DETACH_KEYS)
+  if not bytes then return detach_keys end -- refused before it could get here
+  local names = {}
+  for i = 1, #bytes do
+    local b = bytes:byte(i)
+    names[i] = KEY_NAMES[b] or string.char(b)
+  end
+  return table.concat(names, ",")
 end
 
 -- Attaches to a container known by what start() needs of it, starts it if it is not running,
