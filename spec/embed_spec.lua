@@ -228,10 +228,76 @@ describe("scripted sessions #engine", function()
     assert.is_nil(s)
     assert.equal("No such container: dockerpty-no-such-container", err)
     assert.equal(404, code)
-    s, err = dockerpty.open(c, { image = "dockerpty-no-such-image" })
+    local exits = 0
+    s, err = dockerpty.open(c, { image = "dockerpty-no-such-image", on_exit = function() exits = exits + 1 end })
     assert.is_nil(s)
     assert.matches("No such image", err)
+    assert.equal(0, exits) -- a session never handed over does not end for the host
     assert.has_error(function() dockerpty.open(c, {}) end)
+    s, err, code = dockerpty.open(c, { image = "busybox", keys = "ctrl-g" })
+    assert.same({ nil, 'keys: a table of key spec = "detach" or a function expected', "config" }, { s, err, code })
+    s, err, code = dockerpty.open(c, { image = "busybox", keys = { ["ctrl-g"] = 1 } })
+    assert.same({ nil, 'key binding "ctrl-g": "detach" or a function expected', "config" }, { s, err, code })
+    -- options that would fail once the container runs are refused before it is made
+    local before = #assert(c:containers { all = true })
+    for _, bad in ipairs { { size = { 24 } }, { size = { 0, 80 } }, { record = true } } do
+      bad.image = "busybox"
+      local ok, e = pcall(dockerpty.open, c, bad)
+      assert.is_false(ok)
+      assert.matches("^bad argument #2 to 'open' %(", e)
+    end
+    assert.equal(before, #assert(c:containers { all = true }))
+  end)
+
+  it("end a new container's input on close_input, and read its output while sending", function()
+    local s = shell { command = { "wc", "-c" }, tty = false }
+    s:send("abc")
+    s:close_input()
+    assert.equal(0, s:wait { timeout = 20 })
+    assert.equal("3\n", s:output())
+    s:close()
+    -- cat answers as it reads: 8 MB in, each byte back, while send waits on the socket
+    s = shell { command = { "cat" }, tty = false }
+    local n = 0
+    s.on_output = function(data) n = n + #data end
+    s:send(("x"):rep(8 * 1024 * 1024))
+    s:close_input()
+    assert.equal(0, s:wait { timeout = 60 })
+    assert.equal(8 * 1024 * 1024, n)
+    s:close()
+  end)
+
+  it("watch keys by the attached container's tty, and show a binding's print", function()
+    -- a container without a tty gets every byte, whatever tty the caller assumed
+    local id = helpers.container(c, { OpenStdin = true, Cmd = { "sh", "-c", "head -c 2 | od -An -tx1" } })
+    local s = assert(dockerpty.open(c, { container = id }))
+    s:send("\16\17")
+    s:expect("10 11")
+    assert.equal(0, s:wait { timeout = 20 })
+    s:close()
+    s = shell { keys = { ["ctrl-]"] = function(live) live:print("bye"); live:detach() end } }
+    s:expect("/ # ", { plain = true })
+    s:write("\29")
+    assert.same({ nil, "detached" }, { s:wait() })
+    assert.matches("[dockerpty] bye", s:output(), 1, true)
+    s:close()
+    c:remove_container(s.container, { force = true })
+  end)
+
+  it("close on leaving a <close> scope, removing what it made", function()
+    if not _VERSION:find("5.4") or jit then return end -- the syntax is Lua 5.4's
+    local id
+    local ok = pcall(assert(load([[
+      local dockerpty, c, shell, set = ...
+      local s <close> = shell()
+      set(s.container)
+      error("a script's step failed")
+    ]])), dockerpty, c, shell, function(v) id = v end)
+    assert.is_false(ok)
+    assert.truthy(id)
+    local gone, _, code = c:inspect_container(id)
+    assert.is_nil(gone)
+    assert.equal(404, code)
   end)
 end)
 

@@ -14,6 +14,9 @@ local KEEP = 1024 * 1024 -- output kept for expect() and output(), the newest by
 local Live = {}
 Live.__index = Live
 M.Live = Live
+-- close() on scope exit (local s <close> = ...) and on collection, as a session's own
+Live.__close = function(self) self:close() end
+Live.__gc = Live.__close
 
 local check = client_mod.check
 
@@ -29,6 +32,13 @@ function M.open(client, opts)
   check(getmetatable(client) == client_mod.Client, 1, "open", "a dockerpty client expected")
   check(type(opts) == "table", 2, "open", "table expected")
   check(opts.container or opts.image, 2, "open", "container or image expected")
+  local size = opts.size
+  local function positive(n) return type(n) == "number" and n >= 1 and n == math.floor(n) end
+  check(size == nil or (type(size) == "table" and positive(size[1]) and positive(size[2])), 2, "open",
+    "size: {rows, cols} of positive integers expected")
+  check(opts.record == nil or type(opts.record) == "string", 2, "open", "record: a file name expected")
+  check(opts.on_output == nil or type(opts.on_output) == "function", 2, "open", "on_output: a function expected")
+  check(opts.on_exit == nil or type(opts.on_exit) == "function", 2, "open", "on_exit: a function expected")
   local tty = opts.tty ~= false
   local interactive = opts.interactive ~= false
   local self = setmetatable({
@@ -38,11 +48,6 @@ function M.open(client, opts)
   }, Live)
   local keys, handlers = session.key_bindings(opts.detach_keys, opts.keys)
   if not keys then return nil, handlers, "config" end
-  if tty then
-    self.matcher = core.matcher()
-    for _, k in ipairs(keys) do self.matcher:add(k[1]) end
-    self.handlers = handlers
-  end
   local command = opts.command
   if type(command) == "string" then
     local err
@@ -55,6 +60,8 @@ function M.open(client, opts)
     if opts.image then
       local body = {
         Image = opts.image, Cmd = command, Tty = tty, OpenStdin = interactive,
+        -- as docker run -i: the end of this session's input is the end of the container's
+        StdinOnce = interactive,
         AttachStdin = interactive, AttachStdout = true, AttachStderr = true,
         Env = opts.env, User = opts.user, WorkingDir = opts.workdir, Labels = opts.labels,
       }
@@ -104,15 +111,25 @@ function M.open(client, opts)
     end
     return true
   end)
+  if ok and res then
+    ok, res, err, code = pcall(self._ready, self, opts, keys, handlers)
+  end
   if not ok or not res then
+    self.on_exit = nil -- a session never handed over does not end for the host
     self:close()
     if not ok then error(res, 0) end
     return nil, err, code
   end
-  return self:_ready(opts)
+  return self
 end
 
-function Live:_ready(opts)
+function Live:_ready(opts, keys, handlers)
+  -- keys are watched on a tty only, the attached container's own when it has one
+  if self.tty then
+    self.matcher = core.matcher()
+    for _, k in ipairs(keys) do self.matcher:add(k[1]) end
+    self.handlers = handlers
+  end
   self.pump = core.pump(self.stream, { capture = true, tty = self.tty })
   if self.size and self.tty then
     self.want_size = { self.size[1], self.size[2] }
@@ -122,11 +139,11 @@ function Live:_ready(opts)
     local rows, cols = 24, 80
     if self.size then rows, cols = self.size[1], self.size[2] end
     local rec, err = record.open(opts.record, rows, cols, self.exec_id and "exec" or self.container:sub(1, 12))
-    if not rec then self:close(); return nil, err, "config" end
+    if not rec then return nil, err, "config" end
     self.recorder = rec
   end
   self:_try_resize()
-  return self
+  return true
 end
 
 -- A resize before the process runs fails: keep trying on later steps, a few times.
@@ -191,10 +208,7 @@ end
 
 -- Ends the container's input once what was written has gone; its output still comes.
 function Live:close_input()
-  while self.queue[1] and not self.ended do
-    self:_wait_io(core.monotime() + 10)
-    self:_flush()
-  end
+  self:_drain_queue()
   if self.stream and not self.input_gone then return self.stream:close_write() end
   return true
 end
@@ -202,6 +216,11 @@ end
 -- Shows text in the output as if the container printed it (a status line, say).
 function Live:notice(text)
   self:_deliver(text, 1)
+end
+
+-- A line in the output, outside the container's, as a key binding's session:print shows one.
+function Live:print(msg)
+  self:notice("\r\n[dockerpty] " .. tostring(msg) .. "\r\n")
 end
 
 function Live:_deliver(data, stream)
@@ -336,13 +355,20 @@ local function last_output(self)
   return tail:gsub("\27%[[%d;?]*%a", "")
 end
 
--- Sends bytes, waiting until the socket has taken them.
-function Live:send(data)
-  self:write(data)
+-- Waits until the socket has taken what is queued, reading the output meanwhile: a
+-- container that answers its input (cat) reads no more of it while its output waits.
+function Live:_drain_queue()
   while self.queue[1] and not self.ended do
     self:_wait_io(core.monotime() + 10)
-    self:_flush()
+    self:step()
   end
+end
+
+-- Sends bytes, waiting until the socket has taken them.
+function Live:send(data)
+  check(type(data) == "string", 1, "send", "string expected")
+  self:write(data)
+  self:_drain_queue()
   return self
 end
 
@@ -381,7 +407,8 @@ function Live:output()
   return self.buf
 end
 
--- wait({timeout = s}) -> the exit code | nil, "detached" | nil, message
+-- wait({timeout = s}) -> the exit code | nil, "detached" | nil, message; a timeout raises an
+-- error showing the last output, as expect's does
 function Live:wait(opts)
   local deadline = opts and opts.timeout and core.monotime() + opts.timeout
   while not self.ended do
@@ -410,6 +437,8 @@ end
 -- coroutine whose waits (expect, send, wait) yield to one poll over every session's fds.
 -- results[i] is {true, values...} or {false, error}.
 function M.together(sessions, fn)
+  check(type(sessions) == "table", 1, "together", "a list of sessions expected")
+  check(type(fn) == "function", 2, "together", "function expected")
   local prev = M._scheduler
   M._scheduler = true
   local cos, results, waiting = {}, {}, {}

@@ -35,13 +35,21 @@ function M.key_bindings(detach_keys, bindings)
     local ok, err = add(detach_keys or M.DEFAULT_DETACH_KEYS, "detach")
     if not ok then return nil, "detach keys: " .. err end
   end
+  if bindings ~= nil and type(bindings) ~= "table" then
+    return nil, 'keys: a table of key spec = "detach" or a function expected'
+  end
   local specs = {}
-  for spec in pairs(bindings or {}) do specs[#specs + 1] = spec end
+  for spec in pairs(bindings or {}) do
+    if type(spec) ~= "string" then
+      return nil, 'keys: a table of key spec = "detach" or a function expected'
+    end
+    specs[#specs + 1] = spec
+  end
   table.sort(specs)
   for _, spec in ipairs(specs) do
     local action = bindings[spec]
     if action ~= "detach" and type(action) ~= "function" then
-      error(("key binding %q: \"detach\" or a function expected"):format(spec), 3)
+      return nil, ("key binding %q: \"detach\" or a function expected"):format(spec)
     end
     local ok, err = add(spec, action)
     if not ok then return nil, err end
