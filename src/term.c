@@ -2,6 +2,8 @@
  * The host terminal and the process around it: raw mode with guaranteed restore, window
  * size, and signals turned into bytes on a self-pipe that the pump watches.
  */
+/* for SA_ONSTACK and sigaltstack, which are XSI's */
+#define _XOPEN_SOURCE 700 /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -19,7 +21,7 @@
 
 typedef struct {
 	int fd; /* -1 once restored */
-	struct termios saved;
+	struct termios saved, raw;
 } term_mode;
 
 /* One terminal in raw mode per process, restored by the handlers of fatal signals too. */
@@ -35,6 +37,9 @@ static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 #define NFATAL (sizeof fatal / sizeof fatal[0])
 static struct sigaction old_actions[NCAUGHT], old_fatal[NFATAL], old_pipe_action;
 static int signals_on;
+static volatile sig_atomic_t resumes; /* SIGCONTs caught: whether a stop was resumed */
+/* where the crash handler runs when the stack itself overflowed, unless the process has one */
+static char alt_stack[64 * 1024];
 
 int dp_signal_fd(void)
 {
@@ -45,6 +50,8 @@ static void on_signal(int sig)
 {
 	int saved = errno;
 	unsigned char b = (unsigned char)sig;
+	if (sig == SIGCONT)
+		resumes++;
 	/* a resize and a resume leave the terminal as it is: Lua takes it from there */
 	if (sig != SIGWINCH && sig != SIGCONT && raw_fd >= 0)
 		tcsetattr(raw_fd, TCSANOW, &raw_saved); /* async-signal-safe */
@@ -115,17 +122,28 @@ static int l_signals(lua_State *L)
 			    set_cloexec_nonblock(sig_pipe[1]))
 				return luaL_error(L, "cannot create the signal pipe: %s", strerror(errno));
 		}
+		stack_t ss;
 		memset(&sa, 0, sizeof sa);
 		sa.sa_handler = on_signal;
 		sigemptyset(&sa.sa_mask);
 		sa.sa_flags = SA_RESTART;
-		for (i = 0; i < NCAUGHT; i++)
-			sigaction(caught[i], &sa, &old_actions[i]);
+		for (i = 0; i < NCAUGHT; i++) {
+			sigaction(caught[i], NULL, &old_actions[i]);
+			/* one ignored from the start (nohup, trap '' TSTP) stays ignored */
+			if (old_actions[i].sa_handler != SIG_IGN || caught[i] == SIGWINCH)
+				sigaction(caught[i], &sa, NULL);
+		}
 		sa.sa_handler = SIG_IGN;
 		sigaction(SIGPIPE, &sa, &old_pipe_action);
+		if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_DISABLE)) {
+			ss.ss_sp = alt_stack;
+			ss.ss_size = sizeof alt_stack;
+			ss.ss_flags = 0;
+			sigaltstack(&ss, NULL);
+		}
 		sa.sa_handler = NULL;
 		sa.sa_sigaction = on_fatal;
-		sa.sa_flags = SA_SIGINFO;
+		sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
 		for (i = 0; i < NFATAL; i++)
 			sigaction(fatal[i], &sa, &old_fatal[i]);
 		signals_on = 1;
@@ -178,15 +196,16 @@ static int l_raise(lua_State *L)
 }
 
 /*
- * suspend(): stops the process as SIGTSTP would have, and returns once it is resumed (at
- * once where nobody could resume it: a stop in an orphaned process group is discarded).
- * The caller gives the terminal back before and takes it again after.
+ * suspend() -> resumed: stops the process as SIGTSTP would have, and returns once it is
+ * resumed, true then: the SIGCONT is in the signal pipe too. False where nobody could resume
+ * it (a stop in an orphaned process group is discarded) and it went on at once. The caller
+ * gives the terminal back before and takes it again after.
  */
 static int l_suspend(lua_State *L)
 {
 	struct sigaction dfl, mine;
 	sigset_t set, old;
-	(void)L;
+	sig_atomic_t before = resumes;
 	memset(&dfl, 0, sizeof dfl);
 	dfl.sa_handler = SIG_DFL;
 	sigemptyset(&dfl.sa_mask);
@@ -197,7 +216,8 @@ static int l_suspend(lua_State *L)
 	raise(SIGTSTP);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	sigaction(SIGTSTP, &mine, NULL);
-	return 0;
+	lua_pushboolean(L, resumes != before);
+	return 1;
 }
 
 static int mode_restore(lua_State *L)
@@ -211,6 +231,30 @@ static int mode_restore(lua_State *L)
 		m->fd = -1;
 	}
 	return 0;
+}
+
+/* mode:reapply() -> true | nil, message: raw mode again, as raw() set it, after a signal's
+ * handler gave the terminal its settings back (a stop, a forwarded signal) */
+static int mode_reapply(lua_State *L)
+{
+	term_mode *m = luaL_checkudata(L, 1, TERM_MODE);
+	int r;
+	if (m->fd < 0) {
+		lua_pushnil(L);
+		lua_pushliteral(L, "the terminal's raw mode was restored for good");
+		return 2;
+	}
+	raw_saved = m->saved;
+	raw_fd = m->fd;
+	while ((r = tcsetattr(m->fd, TCSANOW, &m->raw)) != 0 && errno == EINTR)
+		;
+	if (r != 0) {
+		lua_pushnil(L);
+		lua_pushfstring(L, "cannot put terminal %d in raw mode again: %s", m->fd, strerror(errno));
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
 }
 
 /* raw(fd) -> mode, with mode:restore() behind __gc and __close too | nil, message */
@@ -236,6 +280,7 @@ static int l_raw(lua_State *L)
 	t.c_cflag |= CS8;
 	t.c_cc[VMIN] = 1;
 	t.c_cc[VTIME] = 0;
+	m->raw = t;
 	raw_saved = m->saved;
 	raw_fd = fd;
 	m->fd = fd;
@@ -383,7 +428,7 @@ static int l_monotime(lua_State *L)
 
 void dp_term_open(lua_State *L)
 {
-	static const luaL_Reg mode_methods[] = {{"restore", mode_restore}, {NULL, NULL}};
+	static const luaL_Reg mode_methods[] = {{"restore", mode_restore}, {"reapply", mode_reapply}, {NULL, NULL}};
 	static const luaL_Reg mode_meta[] = {
 		{"__gc", mode_restore},
 		{"__close", mode_restore},

@@ -167,27 +167,35 @@ function M.pick(client, opts)
   local all, err, code = M.candidates(client, opts.query)
   if not all then return nil, err, code end
   local out_fd = core.fileno(out)
-  local mode, merr = core.raw(in_fd)
-  if not mode then return nil, merr, "terminal" end
   -- Signals come as bytes on a pipe: a resize draws again; a stop gives the screen and the
   -- terminal back until the resume; any other ends the picker with them put back, then goes
-  -- on to do what it would have done.
+  -- on to do what it would have done. On before raw mode, so that none finds it unguarded.
   local sig_fd, signals_before = core.signals(true)
+  local mode, merr = core.raw(in_fd)
+  if not mode then
+    if not signals_before then core.signals(false) end
+    return nil, merr, "terminal"
+  end
   local text, sel, result, why, signal = opts.text or "", 1, nil, nil, nil
+  local on_alt, why_code = false, nil -- on the alternate screen: left while stopped
+  local function take_screen()
+    local ok, rerr = mode:reapply()
+    if not ok then why, why_code = rerr, "terminal"; return nil end
+    if not on_alt then out:write("\27[?1049h"); on_alt = true end
+    return ""
+  end
   local function next_bytes()
     local ready = core.poll({ { in_fd, "r" }, { sig_fd, "r" } })
     if ready[sig_fd] then
       for _, sig in ipairs(core.pending_signals()) do
-        if sig == SIGTSTP or sig == SIGCONT then
-          if sig == SIGTSTP then
-            out:write("\27[?1049l")
-            out:flush()
-            mode:restore()
-            core.suspend()
-          end
-          mode:restore()
-          mode = core.raw(in_fd) or mode
-          out:write("\27[?1049h")
+        if sig == SIGTSTP then
+          out:write("\27[?1049l") -- the handler gave the terminal back already
+          out:flush()
+          on_alt = false
+          core.suspend()
+          if not take_screen() then return nil end -- the SIGCONT that follows changes nothing
+        elseif sig == SIGCONT then
+          if not take_screen() then return nil end
         elseif sig ~= SIGWINCH then
           signal = sig
           return nil
@@ -199,6 +207,7 @@ function M.pick(client, opts)
   end
   local ok, perr = pcall(function()
     out:write("\27[?1049h") -- the alternate screen: the user's own comes back untouched
+    on_alt = true
     while true do
       local list = {}
       for _, c in ipairs(all) do
@@ -215,7 +224,7 @@ function M.pick(client, opts)
       local rows, cols = core.winsize(out_fd)
       render(out, text, list, sel, rows or 24, cols or 80)
       local bytes = next_bytes()
-      if bytes == nil then why = "cancelled"; return end
+      if bytes == nil then why = why or "cancelled"; return end
       -- a lone escape may be the start of an arrow key: give the rest a moment
       if bytes == "\27" then bytes = bytes .. (core.read(in_fd, 256, 50) or "") end
       for _, k in ipairs(M.keys(bytes)) do
@@ -236,7 +245,7 @@ function M.pick(client, opts)
   if signal then core.raise(signal) end
   if not ok then error(perr, 0) end
   if result then return result end
-  return nil, why or "cancelled"
+  return nil, why or "cancelled", why_code
 end
 
 return M

@@ -9,8 +9,9 @@ local M = {}
 
 M.DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 
-local SIGNAL_NAMES = { [1] = "SIGHUP", [2] = "SIGINT", [3] = "SIGQUIT", [15] = "SIGTERM" }
 local SIGWINCH, SIGTSTP, SIGCONT = core.SIGWINCH, core.SIGTSTP, core.SIGCONT
+local SIGNAL_NAMES = { [1] = "SIGHUP", [2] = "SIGINT", [3] = "SIGQUIT", [15] = "SIGTERM",
+  [SIGTSTP] = "SIGTSTP", [SIGCONT] = "SIGCONT" }
 
 local Session = {}
 Session.__index = Session
@@ -149,14 +150,21 @@ function Session:on_host_resize()
   end
 end
 
+-- Raw mode again after a signal's handler gave the terminal its settings back.
+function Session:reapply_raw()
+  if not self.mode then return true end
+  local ok, err = self.mode:reapply()
+  if not ok then return nil, err, "terminal" end
+  return true
+end
+
 -- The terminal taken again after a stop, and the container told of a size that may have
 -- changed meanwhile.
 function Session:resumed()
-  if self.mode then
-    self.mode:restore()
-    self.mode = core.raw(self.in_fd)
-  end
+  local ok, err, code = self:reapply_raw()
+  if not ok then return nil, err, code end
   self:on_host_resize()
+  return true
 end
 
 -- What a signal sent to the client does: a resize, a forward to the container, a stop
@@ -168,17 +176,20 @@ function Session:on_signals()
       self:on_host_resize()
     elseif self.sig_proxy and not self.tty and not self.exec_id then
       self.client:kill(self.container, SIGNAL_NAMES[sig] or sig)
-      if self.mode then
-        -- the signal's handler gave the terminal its settings back; the session goes on
-        self.mode:restore()
-        self.mode = core.raw(self.in_fd)
-      end
+      -- the signal's handler gave the terminal its settings back; the session goes on
+      local ok, err, code = self:reapply_raw()
+      if not ok then return nil, err, code end
+    elseif sig == SIGCONT and self.cont_done then
+      self.cont_done = false -- the resume of our own stop, taken care of already
     elseif sig == SIGCONT then
-      self:resumed()
+      local ok, err, code = self:resumed()
+      if not ok then return nil, err, code end
     elseif sig == SIGTSTP then
-      if self.mode then self.mode:restore() end
-      core.suspend()
-      self:resumed()
+      -- the handler gave the terminal back; taken again on the resume, before any output
+      -- (at once, when the stop was discarded since nobody could have resumed it)
+      self.cont_done = core.suspend()
+      local ok, err, code = self:resumed()
+      if not ok then return nil, err, code end
     else
       self:close()
       core.raise(sig)
@@ -242,14 +253,15 @@ end
 -- Sets the session up around an open stream and runs it; always closes what it opened.
 local function run(self, after_attach)
   local ok, res, err, code = pcall(function()
+    -- signals first: a stop or a crash from the moment raw mode is on finds its handler
+    if self.follow or self.raw or self.sig_proxy then
+      core.signals(true)
+      self.signals_on = true
+    end
     if self.raw then
       local mode, merr = core.raw(self.in_fd)
       if not mode then return nil, merr, "terminal" end
       self.mode = mode
-    end
-    if self.follow or self.raw or self.sig_proxy then
-      core.signals(true)
-      self.signals_on = true
     end
     if self.record then
       local h, w = self:host_size()
