@@ -489,6 +489,13 @@ describe("sessions #engine", function()
     assert.is_nil(code)
     assert.equal('detach keys: invalid key spec "ctrl-p,ctrl-pp": unknown key "ctrl-pp"', err)
     assert.equal("config", kind)
+    code, err, kind = dockerpty.exec_command(c, id, "sh", { detach_keys = "ctrl-p,ctrl-pp" })
+    assert.same({ nil, 'detach keys: invalid key spec "ctrl-p,ctrl-pp": unknown key "ctrl-pp"', "config" },
+      { code, err, kind })
+    assert.has_error(function() dockerpty.start(c, id, { stdin = "input.txt" }) end,
+      "stdin, stdout and stderr: an open file expected, as io.stdin")
+    assert.has_error(function() c:remove_container(id, true) end,
+      "bad argument #2 to 'remove_container' (table expected, as {force = true})")
     code, err = dockerpty.exec_command(c, id, "sh -c 'unterminated")
     assert.is_nil(code)
     assert.equal("unterminated ' quote in command", err)

@@ -244,6 +244,7 @@ end
 function Client:wait(id, opts)
   check_id(id, 1, "wait")
   opts = opts or {}
+  check(type(opts) == "table", 2, "wait", "table expected, as {condition = \"next-exit\"}")
   return self:request("POST", "/containers/" .. escape(id) .. "/wait", {
     query = { condition = opts.condition },
   })
@@ -262,6 +263,7 @@ end
 function Client:remove_container(id, opts)
   check_id(id, 1, "remove_container")
   opts = opts or {}
+  check(type(opts) == "table", 2, "remove_container", "table expected, as {force = true}")
   return self:request("DELETE", "/containers/" .. escape(id), {
     query = { force = opts.force, v = opts.v },
   })

@@ -80,6 +80,9 @@ function M.split_command(s)
 end
 
 local function fd_of(file, default)
+  if file ~= nil and io.type(file) ~= "file" then
+    error("stdin, stdout and stderr: an open file expected, as io.stdin", 0)
+  end
   return core.fileno(file or default)
 end
 
@@ -472,6 +475,8 @@ function M.exec_command(client, container, command, opts)
     if not argv then return nil, err, "config" end
   end
   if #argv == 0 then return nil, "no command to run", "config" end
+  local keys_ok, keys_err = M.key_bindings(opts.detach_keys, opts.keys)
+  if not keys_ok then return nil, keys_err, "config" end -- before the engine sees them
   local interactive = opts.interactive ~= false
   local in_fd = fd_of(opts.stdin, io.stdin)
   local tty = opts.tty
