@@ -38,6 +38,10 @@ function M.cleanup(c)
   end
 end
 
+-- What a Lua chunk run from the checkout puts first: the checkout's modules and built core.
+M.prelude = ("package.path = './lua/?.lua;./lua/?/init.lua;' .. package.path; "
+  .. "package.cpath = %q .. package.cpath; "):format(package.cpath:match("^[^;]*;"))
+
 local function shell_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
@@ -86,9 +90,7 @@ function M.run_lua(code, env)
       parts[#parts + 1] = k .. "=" .. shell_quote(v)
     end
   end
-  local prelude = ("package.path = './lua/?.lua;./lua/?/init.lua;' .. package.path; "
-    .. "package.cpath = %q .. package.cpath; "):format(package.cpath:match("^[^;]*;"))
-  parts[#parts + 1] = M.lua .. " -e " .. shell_quote(prelude .. code) .. " 2>&1"
+  parts[#parts + 1] = M.lua .. " -e " .. shell_quote(M.prelude .. code) .. " 2>&1"
   return popen_status(table.concat(parts, " "))
 end
 
@@ -162,9 +164,7 @@ end
 
 -- Runs a Lua chunk in a new pseudo-terminal, from the checkout, with the built core on its path.
 function M.pty_lua(code, opts)
-  local prelude = ("package.path = './lua/?.lua;./lua/?/init.lua;' .. package.path; "
-    .. "package.cpath = %q .. package.cpath; "):format(package.cpath:match("^[^;]*;"))
-  return M.pty_run({ M.lua, "-e", prelude .. code }, opts)
+  return M.pty_run({ M.lua, "-e", M.prelude .. code }, opts)
 end
 
 -- The md5 of a file's bytes, in hex.

@@ -564,13 +564,11 @@ describe("session hygiene #engine", function()
 
   -- The session's Lua program under a shell with job control, as a user's would be: a stop
   -- in the pty's own (orphaned) process group would be discarded.
+  local print_pid = [[local f = io.open("/proc/self/stat"); io.write("PID:", f:read("n"), "\r\n"); f:close(); ]]
   local function job_program(call)
-    local prelude = ("package.path = './lua/?.lua;./lua/?/init.lua;' .. package.path; "
-      .. "package.cpath = %q .. package.cpath; "):format(package.cpath:match("^[^;]*;"))
-    local pid = [[local f = io.open("/proc/self/stat"); io.write("PID:", f:read("n"), "\r\n"); f:close(); ]]
     return helpers.pty_run({ "bash", "-c",
       'set -m; "$LUA" -e "$PROG"; echo "STOPPED:$?"; read -r _; fg >/dev/null; echo "DONE:$?"' },
-      { env = { LUA = helpers.lua, PROG = prelude .. pid .. session_program(call) } })
+      { env = { LUA = helpers.lua, PROG = helpers.prelude .. print_pid .. session_program(call) } })
   end
 
   it("gives the terminal back while stopped by SIGTSTP and takes it again on fg", function()
@@ -599,11 +597,8 @@ describe("session hygiene #engine", function()
   end)
 
   it("leaves SIGTSTP ignored when it was ignored from the start", function()
-    local prelude = ("package.path = './lua/?.lua;./lua/?/init.lua;' .. package.path; "
-      .. "package.cpath = %q .. package.cpath; "):format(package.cpath:match("^[^;]*;"))
-    local pid = [[local f = io.open("/proc/self/stat"); io.write("PID:", f:read("n"), "\r\n"); f:close(); ]]
     local t = helpers.pty_run({ "bash", "-c", [[trap '' TSTP; exec "$LUA" -e "$PROG"]] }, { env = {
-      LUA = helpers.lua, PROG = prelude .. pid .. session_program(("dockerpty.start(c, %q)"):format(shell())) } })
+      LUA = helpers.lua, PROG = helpers.prelude .. print_pid .. session_program(("dockerpty.start(c, %q)"):format(shell())) } })
     local lua_pid = t:expect("PID:(%d+)")
     t:expect("# ")
     local raw = t:settings()
@@ -639,8 +634,7 @@ describe("session hygiene #engine", function()
     for _, sig in ipairs { 11, 6 } do
       local t = helpers.pty_run({ "bash", "-c", 'ulimit -c 0; exec "$LUA" -e "$PROG"' }, { env = {
         LUA = helpers.lua,
-        PROG = ("package.path = './lua/?.lua;./lua/?/init.lua;' .. package.path; package.cpath = %q .. package.cpath; ")
-          :format(package.cpath:match("^[^;]*;")) .. session_program(("dockerpty.start(c, %q)"):format(shell())),
+        PROG = helpers.prelude .. session_program(("dockerpty.start(c, %q)"):format(shell())),
       } })
       local before = t:settings()
       t:expect("# ")
