@@ -194,32 +194,22 @@ describe("dockerpty run #engine", function()
     local f = assert(io.open(dir .. "/config.json", "w"))
     f:write('{"auths": {}, "detachKeys": "ctrl-x,x"}')
     f:close()
-    local t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "run", "-it", "-l", helpers.label, "busybox", "sh" },
-      { env = { DOCKER_CONFIG = dir } })
-    t:expect("# ")
-    t:send("\24x")
-    assert.same({ "exit", 0 }, { t:wait() })
-    t:close()
-    t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "run", "-it", "--detach-keys", "ctrl-a", "-l",
-      helpers.label, "busybox", "sh" }, { env = { DOCKER_CONFIG = dir } })
-    t:expect("# ")
-    t:send("\1")
-    assert.same({ "exit", 0 }, { t:wait() })
-    t:close()
+    -- run -it with these flags, then type keys: they must detach (exit 0, the container left running)
+    local function detaches(keys, ...)
+      local argv = { helpers.lua, "bin/dockerpty", "run", "-it", ... }
+      for _, a in ipairs { "-l", helpers.label, "busybox", "sh" } do argv[#argv + 1] = a end
+      local t = helpers.pty_run(argv, { env = { DOCKER_CONFIG = dir } })
+      t:expect("# ")
+      t:send(keys)
+      assert.same({ "exit", 0 }, { t:wait() })
+      t:close()
+    end
+    detaches("\24x")
+    detaches("\1", "--detach-keys", "ctrl-a")
     -- docker's engine reads only lower-case names: ours go to it as it spells them
-    t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "run", "-it", "--detach-keys", "CTRL-A,DEL", "-l",
-      helpers.label, "busybox", "sh" }, { env = { DOCKER_CONFIG = dir } })
-    t:expect("# ")
-    t:send("\1\127")
-    assert.same({ "exit", 0 }, { t:wait() })
-    t:close()
+    detaches("\1\127", "--detach-keys", "CTRL-A,DEL")
     -- an empty --detach-keys is no flag at all, as in docker: the file's keys hold
-    t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "run", "-it", "--detach-keys=", "-l",
-      helpers.label, "busybox", "sh" }, { env = { DOCKER_CONFIG = dir } })
-    t:expect("# ")
-    t:send("\24x")
-    assert.same({ "exit", 0 }, { t:wait() })
-    t:close()
+    detaches("\24x", "--detach-keys=")
     -- an empty file is no settings at all; a directory in its place is warned about and passed over
     f = assert(io.open(dir .. "/config.json", "w"))
     f:close()
