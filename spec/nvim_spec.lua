@@ -62,6 +62,55 @@ describe("the Neovim plugin #engine #nvim", function()
     c:close()
   end)
 
+  it("leaves the window as it was when a session cannot open, and names every session's buffer", function()
+    local c = helpers.engine()
+    local id = helpers.container(c, { Cmd = { "sh" }, Tty = true, OpenStdin = true })
+    assert(c:start(id))
+    local before = #assert(c:containers { all = true })
+    local file = os.tmpname()
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write(([[
+      local function say(k, v) io.stdout:write("\n", k, "=", v, "\n") end
+      -- an error message is an error to vim.cmd from Lua: shown here as the editor shows it
+      local function cmd(c) local ok, e = pcall(vim.cmd, c); if not ok then say("error", e) end end
+      vim.cmd("runtime plugin/dockerpty.lua")
+      vim.cmd("edit %s")
+      cmd("DockerRun dockerpty-no-such-image")
+      say("after-run", vim.fn.expand("%%:p"))
+      -- a buffer that cannot be left: the session is closed again, in one line
+      vim.cmd("set nohidden")
+      vim.fn.setline(1, "changed")
+      cmd("DockerRun busybox")
+      say("after-nohidden", vim.fn.expand("%%:p"))
+      vim.cmd("set hidden")
+      vim.cmd("DockerExec %s")
+      vim.cmd("DockerExec %s")
+      for _, b in ipairs(vim.api.nvim_list_bufs()) do
+        if vim.bo[b].buftype == "terminal" then say("term", vim.api.nvim_buf_get_name(b)) end
+      end
+      vim.cmd("qa!")
+    ]]):format(file, id, id))
+    f:close()
+    local out, status = sh(("timeout 60 nvim --headless -u NONE -i NONE --cmd 'set rtp^=.' "
+      .. "-c 'luafile %s' </dev/null"):format(script))
+    os.remove(script)
+    os.remove(file)
+    assert.equal(0, status, out)
+    assert.matches("dockerpty: No such image", out, 1, true)
+    assert.equal(file, out:match("\nafter%-run=([^\n]*)\n"))
+    assert.matches("dockerpty: E37: No write since last change", out, 1, true)
+    assert.is_nil(out:find("stack traceback", 1, true), out)
+    assert.equal(file, out:match("\nafter%-nohidden=([^\n]*)\n"))
+    local names = {}
+    for name in out:gmatch("\nterm=([^\n]*)") do names[#names + 1] = name end
+    assert.equal(2, #names, out)
+    assert.are_not.equal(names[1], names[2])
+    assert.equal(before, #assert(c:containers { all = true })) -- nothing made is left
+    c:remove_container(id, { force = true })
+    c:close()
+  end)
+
   it("quits at once after opening sessions, removing what :DockerRun made and leaving the rest", function()
     local c = helpers.engine()
     local id = helpers.container(c, { Cmd = { "sh" }, Tty = true, OpenStdin = true })

@@ -423,14 +423,16 @@ function Live:wait(opts)
 end
 
 -- Ends the session and frees what it holds; a container it created is removed unless the
--- user detached. Closing twice is harmless.
+-- user detached. Closing twice is harmless. -> true | nil, message when that removal failed
 function Live:close()
   if self.waiter then self.waiter:close(); self.waiter = nil end
   if not self.ended then self:_finish(nil, "closed") end
   if self.created and self.container then
     self.created = false
-    self.client:remove_container(self.container, { force = true })
+    local ok, err = self.client:remove_container(self.container, { force = true })
+    if not ok then return nil, err end
   end
+  return true
 end
 
 -- together(sessions, fn) -> results: runs fn(session, i) for each session at once, each in a

@@ -13,16 +13,28 @@ local function notify(msg, level)
   vim.notify("dockerpty: " .. msg, level or vim.log.levels.ERROR)
 end
 
--- The engine client, made once; nil and a message shown when the core or the engine is missing.
-function M.client()
+-- The engine client, made once; nil and a message shown (unless quiet, as for completion)
+-- when the core or the engine is missing.
+function M.client(quiet)
   if client_cache then return client_cache end
   local ok, dockerpty = pcall(require, "dockerpty")
   if not ok then
-    notify("cannot load the core (build it with `make LUA_VERSION=luajit`): " .. tostring(dockerpty):gsub("\n.*", ""))
+    -- forgotten, so that the next try says the cause again rather than "loop or previous error"
+    for name in pairs(package.loaded) do
+      if name == "dockerpty" or name:match("^dockerpty%.") and name ~= "dockerpty.nvim" then
+        package.loaded[name] = nil
+      end
+    end
+    if not quiet then
+      notify("cannot load the core (build it with `make LUA_VERSION=luajit`): " .. tostring(dockerpty):gsub("\n.*", ""))
+    end
     return nil
   end
   local c, err = dockerpty.client()
-  if not c then notify(err); return nil end
+  if not c then
+    if not quiet then notify(err) end
+    return nil
+  end
   client_cache = c
   return c
 end
@@ -77,31 +89,22 @@ api.nvim_create_autocmd("VimLeavePre", {
 })
 
 -- Opens a session into a new terminal buffer in the current window. spec is what
--- dockerpty.open takes (container, image, command...).
+-- dockerpty.open takes (container, image, command...). The buffer comes once the session
+-- has opened: a failure leaves the window as it was.
 function M.open(spec, title)
   local client = M.client()
   if not client then return end
   local dockerpty = require "dockerpty"
-  vim.cmd("enew")
-  local buf = api.nvim_get_current_buf()
-  local win = api.nvim_get_current_win()
-  local state = { polls = {}, buf = buf }
-  local chan
+  local buf, chan
+  local state = { polls = {} }
   local function say(text)
     if chan and api.nvim_buf_is_valid(buf) then api.nvim_chan_send(chan, text) end
   end
-  chan = api.nvim_open_term(buf, {
-    on_input = function(_, _, _, data)
-      if state.session and not state.session.ended then
-        state.session:write(data)
-        wake(state)
-      end
-    end,
-  })
-  local rows, cols = win_size(win)
+  local rows, cols = win_size(api.nvim_get_current_win()) -- the window the buffer will fill
   if rows > 0 and cols > 0 then spec.size = { rows, cols } end
   spec.on_output = function(data) say(data) end
   spec.on_exit = function(code, _, err)
+    if not buf then return end -- closed before its buffer was made
     if code then
       say(("\r\n[dockerpty: exited with code %d]\r\n"):format(code))
     elseif err == "detached" then
@@ -113,13 +116,33 @@ function M.open(spec, title)
   end
   local session, err = dockerpty.open(client, spec)
   if not session then
-    say(("[dockerpty: %s]\r\n"):format(err))
     notify(err)
     return nil, err
   end
+  local ok, eerr = pcall(vim.cmd, "enew")
+  if not ok then -- the current buffer cannot be left (nohidden and changes, the cmdline window)
+    session:close()
+    eerr = tostring(eerr):gsub("^.-(E%d+:)", "%1"):gsub("\n.*", "")
+    notify(eerr)
+    return nil, eerr
+  end
+  buf = api.nvim_get_current_buf()
+  state.buf = buf
+  chan = api.nvim_open_term(buf, {
+    on_input = function(_, _, _, data)
+      if state.session and not state.session.ended then
+        state.session:write(data)
+        wake(state)
+      end
+    end,
+  })
   state.session = session
   M.sessions[buf] = state
-  pcall(api.nvim_buf_set_name, buf, "docker://" .. (title or session.container:sub(1, 12)))
+  -- a second session with the same title gets what it is attached to in its name too
+  local name = "docker://" .. (title or session.container:sub(1, 12))
+  if not pcall(api.nvim_buf_set_name, buf, name) then
+    pcall(api.nvim_buf_set_name, buf, ("%s (%s)"):format(name, (session.exec_id or session.container):sub(1, 12)))
+  end
   vim.b[buf].dockerpty_container = session.container
 
   function state.pump()
@@ -151,7 +174,11 @@ function M.open(spec, title)
     callback = function()
       state.closed = true
       watch(state)
-      session:close() -- removes a container :DockerRun made, unless the user detached
+      -- removes a container :DockerRun made, unless the user detached
+      local closed, cerr = session:close()
+      if closed == nil and cerr then
+        notify(("cannot remove container %s: %s"):format(session.container:sub(1, 12), cerr))
+      end
       M.sessions[buf] = nil
       pcall(api.nvim_del_augroup_by_id, group)
     end,
@@ -237,7 +264,7 @@ end
 
 -- Completion: running containers' names, or local images' tags.
 function M.complete(kind, lead)
-  local client = M.client()
+  local client = M.client(true) -- no messages while the user types
   if not client then return {} end
   local out = {}
   if kind == "image" then
