@@ -14,8 +14,11 @@ describe("the Neovim plugin #engine #nvim", function()
   it("runs a container shell in a buffer that follows the window, shows the exit, leaves nothing", function()
     local c = helpers.engine()
     local result = os.tmpname()
-    local out, status = sh(("DOCKERPTY_NVIM_RESULT=%s timeout 120 nvim --headless -u NONE -i NONE "
-      .. "--cmd 'set rtp^=.' -c 'luafile spec/nvim/scenario.lua' </dev/null"):format(result))
+    local plain = helpers.container(c, { OpenStdin = true, StdinOnce = true, Cmd = { "sh", "-c",
+      "while read l; do echo got:$l; done; echo bye" } })
+    assert(c:start(plain))
+    local out, status = sh(("DOCKERPTY_NVIM_RESULT=%s DOCKERPTY_NVIM_PLAIN=%s timeout 120 nvim --headless -u NONE -i NONE "
+      .. "--cmd 'set rtp^=.' -c 'luafile spec/nvim/scenario.lua' </dev/null"):format(result, plain))
     local f = assert(io.open(result))
     local r = {}
     for k, v in f:read("*a"):gmatch("([%w_]+)=([^\n]*)") do r[k] = v end
@@ -32,6 +35,8 @@ describe("the Neovim plugin #engine #nvim", function()
     assert.equal("0", r.squeezed_height)
     assert.equal("none", r.squeezed_errmsg)
     assert.equal("3", r.exit_code)
+    assert.equal("abc|got:abc", r.plain_lines) -- no staircase, the edit made here
+    assert.equal("ok", r.plain)
     -- :DockerRun's containers are gone once their buffers are wiped, unless detached
     for _, k in ipairs { "container", "container2" } do
       local info, _, code = c:inspect_container(r[k])
@@ -42,6 +47,33 @@ describe("the Neovim plugin #engine #nvim", function()
     assert.is_true(kept.State.Running)
     c:remove_container(r.container3, { force = true })
     c:close()
+  end)
+
+  it("edits lines for a container without a tty as a cooked terminal would", function()
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write([[
+      local sent, echoed, eofs = {}, {}, 0
+      local feed = require("dockerpty.nvim").line_discipline(function(s) echoed[#echoed + 1] = s end,
+        function(s) sent[#sent + 1] = s end, function() eofs = eofs + 1 end)
+      feed("a\195\169\127b\r")  -- backspace takes a whole UTF-8 character
+      feed("xy\21z\n")            -- ctrl-u takes the line
+      feed("pa")
+      feed("rt\4")                 -- ctrl-d sends what is typed, with no newline
+      feed("\4")                   -- and on an empty line ends the input
+      io.stdout:write("\nsent=", table.concat(sent, "|"):gsub("\n", "N"), "\n")
+      io.stdout:write("echoed=", table.concat(echoed):gsub("\r", "R"):gsub("\n", "N"):gsub("\b", "B"), "\n")
+      io.stdout:write("eofs=", eofs, "\n")
+      vim.cmd("qa!")
+    ]])
+    f:close()
+    local out, status = sh(("timeout 60 nvim --headless -u NONE -i NONE --cmd 'set rtp^=.' -c 'luafile %s' </dev/null")
+      :format(script))
+    os.remove(script)
+    assert.equal(0, status, out)
+    assert.equal("abN|zN|part", out:match("\nsent=([^\n]*)\n"), out)
+    assert.equal("a\195\169B BbRNxyB BB BzRNpart", out:match("\nechoed=([^\n]*)\n"), out)
+    assert.equal("1", out:match("\neofs=(%d+)\n"), out)
   end)
 
   it("refuses to :DockerAttach a stopped container, as docker attach does, and leaves it stopped", function()

@@ -88,6 +88,36 @@ api.nvim_create_autocmd("VimLeavePre", {
   end,
 })
 
+-- What a terminal in cooked mode does for a container without a tty, as the docker CLI's
+-- terminal does for it: typed keys are echoed and edited here (backspace, ctrl-u), and a
+-- line goes to the container when enter ends it; ctrl-d on an empty line ends the input.
+-- Returns the function to feed typed bytes to.
+function M.line_discipline(echo, send, eof)
+  local line = ""
+  return function(data)
+    for c in data:gmatch(".") do
+      if c == "\r" or c == "\n" then
+        echo("\r\n")
+        send(line .. "\n")
+        line = ""
+      elseif c == "\127" or c == "\b" then
+        if line ~= "" then
+          line = line:gsub("[\192-\255]?[\128-\191]*.$", "", 1) -- a whole UTF-8 character
+          echo("\b \b")
+        end
+      elseif c == "\21" then -- ctrl-u
+        echo(("\b \b"):rep(#line:gsub("[\128-\191]", "")))
+        line = ""
+      elseif c == "\4" then -- ctrl-d
+        if line == "" then eof() else send(line); line = "" end
+      else
+        line = line .. c
+        echo(c)
+      end
+    end
+  end
+end
+
 -- Opens a session into a new terminal buffer in the current window. spec is what
 -- dockerpty.open takes (container, image, command...). The buffer comes once the session
 -- has opened: a failure leaves the window as it was.
@@ -102,7 +132,8 @@ function M.open(spec, title)
   end
   local rows, cols = win_size(api.nvim_get_current_win()) -- the window the buffer will fill
   if rows > 0 and cols > 0 then spec.size = { rows, cols } end
-  spec.on_output = function(data) say(data) end
+  local cooked -- a container without a tty: this side is its terminal's line discipline
+  spec.on_output = function(data) say(cooked and data:gsub("\n", "\r\n") or data) end
   spec.on_exit = function(code, _, err)
     if not buf then return end -- closed before its buffer was made
     if code then
@@ -128,10 +159,12 @@ function M.open(spec, title)
   end
   buf = api.nvim_get_current_buf()
   state.buf = buf
+  cooked = not session.tty and M.line_discipline(say, function(bytes) session:write(bytes) end,
+    function() vim.schedule(function() if not session.ended then session:close_input(); wake(state) end end) end)
   chan = api.nvim_open_term(buf, {
     on_input = function(_, _, _, data)
       if state.session and not state.session.ended then
-        state.session:write(data)
+        if cooked then cooked(data) else state.session:write(data) end
         wake(state)
       end
     end,

@@ -141,6 +141,18 @@ co = coroutine.create(function()
     wait_for("the detach notice", function() return text(buf):find("detached", 1, true) end)
     log("detached", "ok")
     command("bwipeout!")
+
+    -- a container without a tty: typed lines are echoed and edited here and go on enter, its
+    -- output comes a line each, and ctrl-d on an empty line ends its input
+    command("DockerAttach " .. os.getenv("DOCKERPTY_NVIM_PLAIN"))
+    buf = api.nvim_get_current_buf()
+    type_keys("abx<BS>c<CR>")
+    wait_for("the plain container's answer", function() return text(buf):find("got:abc", 1, true) end)
+    log("plain_lines", (table.concat(api.nvim_buf_get_lines(buf, 0, -1, false), "|"):gsub("|+$", "")))
+    type_keys("<C-d>")
+    wait_for("the plain container's exit", function() return text(buf):find("exited with code 0", 1, true) end)
+    log("plain", "ok")
+    command("bwipeout!")
   end)
   log("result", ok and "ok" or ("error: " .. tostring(err)))
   out:close()
