@@ -186,11 +186,15 @@ function M.open(spec, title)
 
   -- The container's pty follows the window showing the buffer.
   local group = api.nvim_create_augroup("dockerpty_" .. buf, { clear = true })
+  -- In several windows (any tab), the largest rows and columns, as Neovim sizes its terminal.
   local function follow()
-    local w = vim.fn.bufwinid(buf)
-    if w == -1 or session.ended then return end
-    local r, c = win_size(w)
-    if r < 1 or c < 1 then return end -- a window squeezed shut: the size it had holds
+    if session.ended then return end
+    local r, c = 0, 0
+    for _, w in ipairs(vim.fn.win_findbuf(buf)) do
+      local wr, wc = win_size(w)
+      r, c = math.max(r, wr), math.max(c, wc)
+    end
+    if r < 1 or c < 1 then return end -- not shown, or squeezed shut: the size it had holds
     if not session.size or session.size[1] ~= r or session.size[2] ~= c then
       session:resize(r, c)
       wake(state)

@@ -107,6 +107,20 @@ co = coroutine.create(function()
     log("numbered_textoff", info.textoff)
     log("numbered_container", container_size(buf, "the numbered size", want))
 
+    -- in two windows, the pty takes the larger one's size, as Neovim's terminal does
+    command("vsplit")
+    command("vertical resize 19")
+    command("wincmd p") -- back to the wide one, where the user types
+    local wide = 0
+    for _, w in ipairs(vim.fn.win_findbuf(buf)) do
+      local i = vim.fn.getwininfo(w)[1]
+      if i.width - i.textoff > wide then wide, want = i.width - i.textoff, i.height .. " " .. (i.width - i.textoff) end
+    end
+    log("split_window", want)
+    log("split_container", container_size(buf, "the split size", want))
+    command("wincmd p | close")
+    api.nvim_set_current_win(win)
+
     -- a window squeezed to no rows keeps its last size, with no error
     vim.v.errmsg = ""
     vim.o.winminheight = 0
