@@ -47,6 +47,7 @@ describe("the Neovim plugin #engine #nvim", function()
     local kept = assert(c:inspect_container(r.container3))
     assert.is_true(kept.State.Running)
     c:remove_container(r.container3, { force = true })
+    c:remove_container(plain, { force = true })
     c:close()
   end)
 

@@ -428,7 +428,11 @@ static int l_monotime(lua_State *L)
 
 void dp_term_open(lua_State *L)
 {
-	static const luaL_Reg mode_methods[] = {{"restore", mode_restore}, {"reapply", mode_reapply}, {NULL, NULL}};
+	static const luaL_Reg mode_methods[] = {
+		{"restore", mode_restore},
+		{"reapply", mode_reapply},
+		{NULL, NULL},
+	};
 	static const luaL_Reg mode_meta[] = {
 		{"__gc", mode_restore},
 		{"__close", mode_restore},

@@ -74,8 +74,8 @@ end
 -- unique id prefix; an ambiguous prefix names every candidate.
 function M.resolve(client, ref)
   local list, err, code = client:containers { all = true }
-  local name = ref:sub(1, 1) == "/" and ref or "/" .. ref -- "/web" is web, as the engine reads it
   if not list then return nil, err, code end
+  local name = ref:sub(1, 1) == "/" and ref or "/" .. ref -- "/web" is web, as the engine reads it
   local by_prefix = {}
   for _, c in ipairs(list) do
     if c.Id == ref then return c.Id end

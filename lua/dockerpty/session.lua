@@ -36,14 +36,11 @@ function M.key_bindings(detach_keys, bindings)
     local ok, err = add(detach_keys or M.DEFAULT_DETACH_KEYS, "detach")
     if not ok then return nil, "detach keys: " .. err end
   end
-  if bindings ~= nil and type(bindings) ~= "table" then
-    return nil, 'keys: a table of key spec = "detach" or a function expected'
-  end
+  local not_keys = 'keys: a table of key spec = "detach" or a function expected'
+  if bindings ~= nil and type(bindings) ~= "table" then return nil, not_keys end
   local specs = {}
   for spec in pairs(bindings or {}) do
-    if type(spec) ~= "string" then
-      return nil, 'keys: a table of key spec = "detach" or a function expected'
-    end
+    if type(spec) ~= "string" then return nil, not_keys end
     specs[#specs + 1] = spec
   end
   table.sort(specs)
