@@ -640,7 +640,12 @@ describe("session hygiene #engine", function()
       t:expect("# ")
       assert.are_not.equal(before, t:settings())
       t:kill(sig)
-      assert.same({ "signal", sig }, { t:wait() })
+      if sig == 11 and os.getenv("SANITIZE") == "1" then
+        -- the handler before ours is AddressSanitizer's: it takes over, reports and exits 99
+        assert.same({ "exit", 99 }, { t:wait() })
+      else
+        assert.same({ "signal", sig }, { t:wait() })
+      end
       assert.equal(before, t:settings())
       t:close()
     end
