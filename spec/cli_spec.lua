@@ -447,7 +447,7 @@ describe("dockerpty exec and attach #engine", function()
     t:close()
   end)
 
-  it("gives the screen and the terminal back while the picker is stopped", function()
+  it("gives the screen and the terminal back while the picker is stopped #tstp", function()
     local gamma = helpers.container(c, { Cmd = { "sleep", "300" } }, { name = "dockerpty-spec-pick-gamma" })
     assert(c:start(gamma))
     -- under a shell with job control, as a user's picker is: it can stop and be brought back

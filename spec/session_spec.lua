@@ -571,7 +571,7 @@ describe("session hygiene #engine", function()
       { env = { LUA = helpers.lua, PROG = helpers.prelude .. print_pid .. session_program(call) } })
   end
 
-  it("gives the terminal back while stopped by SIGTSTP and takes it again on fg", function()
+  it("gives the terminal back while stopped by SIGTSTP and takes it again on fg #tstp", function()
     local t = job_program(("dockerpty.start(c, %q)"):format(shell()))
     local cooked = t:settings()
     local pid = t:expect("PID:(%d+)")
