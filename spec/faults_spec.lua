@@ -122,6 +122,29 @@ describe("faults #engine", function()
     rc:close()
   end)
 
+  it("give what the engine said before a stream broke, and remove the --rm container", function()
+    local sock = relay("reset")
+    local input = os.tmpname()
+    local f = assert(io.open(input, "wb"))
+    f:write("typed\n")
+    f:close()
+    local before = #assert(c:containers { all = true })
+    local out, err, status = helpers.dockerpty({ "-H", "unix://" .. sock, "run", "-i", "--rm", "-l", helpers.label,
+      "busybox", "sh", "-c", "sleep 0.5; cat" }, { stdin = input })
+    os.remove(input)
+    assert.equal("", out)
+    assert.equal(125, status)
+    assert.matches("^dockerpty: stream: reading from unix://[^\n]*: Recv failure: Connection reset by peer "
+      .. "%(the engine said: relay: the engine has gone away%)\n$", err)
+    -- the engine closed the container's input with the stream: cat ends, and the engine
+    -- removes it, as --rm asked (AutoRemove)
+    for _ = 1, 100 do
+      if #assert(c:containers { all = true }) == before then break end
+      require("dockerpty.core").sleep(0.1)
+    end
+    assert.equal(before, #assert(c:containers { all = true }))
+  end)
+
   it("send a bound key's bytes after what was typed before it, however long the input stalls", function()
     local sock = relay("stall")
     local n = 20000 -- 2 MB typed: the stall fills the socket, and the pump waits on it

@@ -615,7 +615,7 @@ static int l_pump(lua_State *L)
 /*
  * p:run([timeout_ms]) -> "end", [engine error] | "detach" | "key", index | "signal"
  *                      | "output", bytes, stream (with capture) | "watch" | "idle"
- *                      | nil, message
+ *                      | nil, message (with what the engine said, if it did, before the break)
  * With no timeout it waits as long as it takes; 0 makes one non-blocking step.
  */
 static int p_run(lua_State *L)
@@ -654,6 +654,16 @@ static int p_run(lua_State *L)
 	default:
 		lua_pushnil(L);
 		lua_pushstring(L, p->err);
+		if (p->syserr_len) {
+			/* what the engine said before the stream broke is part of the story */
+			size_t n = p->syserr_len;
+			while (n && (p->syserr[n - 1] == '\n' || p->syserr[n - 1] == '\r'))
+				n--;
+			lua_pushliteral(L, " (the engine said: ");
+			lua_pushlstring(L, p->syserr, n);
+			lua_pushliteral(L, ")");
+			lua_concat(L, 4);
+		}
 		return 2;
 	}
 }

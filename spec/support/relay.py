@@ -11,6 +11,11 @@ come through to the end.
 MODE "stall" stops reading what the client sends for 4 s once an attach request has gone
 to the engine, as an engine or a container busy elsewhere would, then relays it all.
 
+MODE "reset" passes the engine's answer to an attach up to the end of its head, then sends
+an engine error frame (stream 3) of its own and closes the connection with what the client
+sent after the attach unread, so that the client's next read fails (ECONNRESET): an engine's
+last words, and a stream that breaks rather than ends.
+
 MODE "inspect" drops the connection, unanswered, when a container is inspected
 (GET /containers/ID/json); every other request passes."""
 import os
@@ -21,12 +26,22 @@ import threading
 import time
 
 
-def engine_to_client(engine, client):
+RESET_WORDS = b"relay: the engine has gone away\n"
+
+
+def engine_to_client(engine, client, mode):
     try:
         while True:
             data = engine.recv(65536)
             if not data:
                 break
+            head = data.find(b"\r\n\r\n")
+            if mode == "reset" and data.startswith(b"HTTP/1.1 101") and head >= 0:
+                client.sendall(data[:head + 4])
+                client.sendall(b"\x03\0\0\0" + len(RESET_WORDS).to_bytes(4, "big") + RESET_WORDS)
+                time.sleep(1)  # the client's input comes meanwhile, and is left unread
+                client.close()
+                return
             client.sendall(data)
     except OSError:
         pass
@@ -53,6 +68,9 @@ def client_to_engine(client, engine, mode):
                 engine.sendall(data)
                 time.sleep(4)
                 continue
+            if mode == "reset" and data.startswith(b"POST ") and b"/attach?" in line:
+                engine.sendall(data)
+                return
             if mode == "attach" and data.startswith(b"POST ") and b"/attach?" in line:
                 head = data.find(b"\r\n\r\n")
                 engine.sendall(data if head < 0 else data[:head + 4])
@@ -66,7 +84,7 @@ def client_to_engine(client, engine, mode):
 def serve(client, path, mode):
     engine = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     engine.connect(path)
-    threads = [threading.Thread(target=engine_to_client, args=(engine, client), daemon=True),
+    threads = [threading.Thread(target=engine_to_client, args=(engine, client, mode), daemon=True),
                threading.Thread(target=client_to_engine, args=(client, engine, mode), daemon=True)]
     for t in threads:
         t.start()
