@@ -1,6 +1,7 @@
 -- The dockerpty command: run, attach, exec, ps and pick, as the docker CLI has them.
 local dockerpty = require "dockerpty"
 local core = require "dockerpty.core"
+local endpoint = require "dockerpty.endpoint"
 local flags = require "dockerpty.flags"
 local sel = require "dockerpty.select"
 
@@ -138,8 +139,7 @@ end
 
 -- detachKeys from the docker CLI's config file, as docker honours it.
 local function config_detach_keys(getenv)
-  local dir = getenv("DOCKER_CONFIG")
-  if not dir or dir == "" then dir = (getenv("HOME") or "") .. "/.docker" end
+  local dir = endpoint.config_dir(getenv)
   local f = io.open(dir .. "/config.json")
   if not f then return nil end
   local text, rerr = f:read("a")

@@ -9,6 +9,11 @@ local function env(getenv, name)
   return v
 end
 
+-- The docker CLI's configuration directory: $DOCKER_CONFIG, else ~/.docker.
+function M.config_dir(getenv)
+  return env(getenv, "DOCKER_CONFIG") or ((env(getenv, "HOME") or "") .. "/.docker")
+end
+
 local function invalid(host, why)
   return nil, ("invalid engine host %q: %s"):format(host, why), "config"
 end
@@ -80,7 +85,7 @@ function M.resolve(opts, getenv)
   if ep.scheme == "https" then
     local dir = opts.cert_path or env(getenv, "DOCKER_CERT_PATH")
     local explicit = dir ~= nil
-    dir = dir or env(getenv, "DOCKER_CONFIG") or ((env(getenv, "HOME") or "") .. "/.docker")
+    dir = dir or M.config_dir(getenv)
     local ca, cert, key = dir .. "/ca.pem", dir .. "/cert.pem", dir .. "/key.pem"
     if readable(ca) then
       t.ca_file = ca
