@@ -15,7 +15,7 @@ describe("the Neovim plugin #engine #nvim", function()
     local c = helpers.engine()
     local result = os.tmpname()
     local plain = helpers.container(c, { OpenStdin = true, StdinOnce = true, Cmd = { "sh", "-c",
-      "while read l; do echo got:$l; done; echo bye" } })
+      "trap 'echo got-INT; i=1' INT; while true; do i=; if read l; then echo got:$l; elif [ -z \"$i\" ]; then break; fi; done; echo bye" } })
     assert(c:start(plain))
     local out, status = sh(("DOCKERPTY_NVIM_RESULT=%s DOCKERPTY_NVIM_PLAIN=%s timeout 120 nvim --headless -u NONE -i NONE "
       .. "--cmd 'set rtp^=.' -c 'luafile spec/nvim/scenario.lua' </dev/null"):format(result, plain))
@@ -37,6 +37,7 @@ describe("the Neovim plugin #engine #nvim", function()
     assert.equal("none", r.squeezed_errmsg)
     assert.equal("3", r.exit_code)
     assert.equal("abc|got:abc", r.plain_lines) -- no staircase, the edit made here
+    assert.equal("abc|got:abc|zz^C|got-INT", r.plain_interrupted) -- the line dropped, SIGINT sent
     assert.equal("ok", r.plain)
     -- :DockerRun's containers are gone once their buffers are wiped, unless detached
     for _, k in ipairs { "container", "container2" } do
@@ -55,15 +56,19 @@ describe("the Neovim plugin #engine #nvim", function()
     local script = os.tmpname()
     local f = assert(io.open(script, "w"))
     f:write([[
-      local sent, echoed, eofs = {}, {}, 0
+      local sent, echoed, eofs, signals = {}, {}, 0, {}
       local feed = require("dockerpty.nvim").line_discipline(function(s) echoed[#echoed + 1] = s end,
-        function(s) sent[#sent + 1] = s end, function() eofs = eofs + 1 end)
+        function(s) sent[#sent + 1] = s end, function() eofs = eofs + 1 end,
+        function(sig) signals[#signals + 1] = sig end)
       feed("a\195\169\127b\r")  -- backspace takes a whole UTF-8 character
       feed("xy\21z\n")            -- ctrl-u takes the line
       feed("pa")
       feed("rt\4")                 -- ctrl-d sends what is typed, with no newline
       feed("\4")                   -- and on an empty line ends the input
+      feed("gone\3")               -- ctrl-c drops the line and interrupts
+      feed("too\28")               -- so does ctrl-\, with SIGQUIT
       io.stdout:write("\nsent=", table.concat(sent, "|"):gsub("\n", "N"), "\n")
+      io.stdout:write("signals=", table.concat(signals, "|"), "\n")
       io.stdout:write("echoed=", table.concat(echoed):gsub("\r", "R"):gsub("\n", "N"):gsub("\b", "B"), "\n")
       io.stdout:write("eofs=", eofs, "\n")
       vim.cmd("qa!")
@@ -74,7 +79,8 @@ describe("the Neovim plugin #engine #nvim", function()
     os.remove(script)
     assert.equal(0, status, out)
     assert.equal("abN|zN|part", out:match("\nsent=([^\n]*)\n"), out)
-    assert.equal("a\195\169B BbRNxyB BB BzRNpart", out:match("\nechoed=([^\n]*)\n"), out)
+    assert.equal("a\195\169B BbRNxyB BB BzRNpartgone^CRNtoo^\\RN", out:match("\nechoed=([^\n]*)\n"), out)
+    assert.equal("SIGINT|SIGQUIT", out:match("\nsignals=([^\n]*)\n"), out)
     assert.equal("1", out:match("\neofs=(%d+)\n"), out)
   end)
 

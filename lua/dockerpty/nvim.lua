@@ -90,13 +90,18 @@ api.nvim_create_autocmd("VimLeavePre", {
 
 -- What a terminal in cooked mode does for a container without a tty, as the docker CLI's
 -- terminal does for it: typed keys are echoed and edited here (backspace, ctrl-u), and a
--- line goes to the container when enter ends it; ctrl-d on an empty line ends the input.
--- Returns the function to feed typed bytes to.
-function M.line_discipline(echo, send, eof)
+-- line goes to the container when enter ends it; ctrl-d on an empty line ends the input;
+-- ctrl-c and ctrl-\ drop the line and call interrupt("SIGINT") or interrupt("SIGQUIT"),
+-- the signal docker's sig-proxy would pass on. Returns the function to feed typed bytes to.
+function M.line_discipline(echo, send, eof, interrupt)
   local line = ""
   return function(data)
     for c in data:gmatch(".") do
-      if c == "\r" or c == "\n" then
+      if c == "\3" or c == "\28" then -- ctrl-c, ctrl-\
+        echo(c == "\3" and "^C\r\n" or "^\\\r\n")
+        line = ""
+        interrupt(c == "\3" and "SIGINT" or "SIGQUIT")
+      elseif c == "\r" or c == "\n" then
         echo("\r\n")
         send(line .. "\n")
         line = ""
@@ -160,7 +165,13 @@ function M.open(spec, title)
   buf = api.nvim_get_current_buf()
   state.buf = buf
   cooked = not session.tty and M.line_discipline(say, function(bytes) session:write(bytes) end,
-    function() vim.schedule(function() if not session.ended then session:close_input(); wake(state) end end) end)
+    function() vim.schedule(function() if not session.ended then session:close_input(); wake(state) end end) end,
+    function(signal)
+      -- to the container, as docker's sig-proxy does; an exec has no way to be signalled
+      if session.ended or session.exec_id then return end
+      local killed, kerr = client:kill(session.container, signal)
+      if not killed then notify(kerr) end
+    end)
   chan = api.nvim_open_term(buf, {
     on_input = function(_, _, _, data)
       if state.session and not state.session.ended then

@@ -157,12 +157,19 @@ co = coroutine.create(function()
     command("bwipeout!")
 
     -- a container without a tty: typed lines are echoed and edited here and go on enter, its
-    -- output comes a line each, and ctrl-d on an empty line ends its input
+    -- output comes a line each, ctrl-c drops the line and sends the container SIGINT, and
+    -- ctrl-d on an empty line ends its input
     command("DockerAttach " .. os.getenv("DOCKERPTY_NVIM_PLAIN"))
     buf = api.nvim_get_current_buf()
     type_keys("abx<BS>c<CR>")
     wait_for("the plain container's answer", function() return text(buf):find("got:abc", 1, true) end)
     log("plain_lines", (table.concat(api.nvim_buf_get_lines(buf, 0, -1, false), "|"):gsub("|+$", "")))
+    -- as typed keys, but not through nvim_input, which takes CTRL-C as an interrupt of this script
+    vim.cmd("startinsert")
+    wait_for("Terminal mode", function() return api.nvim_get_mode().mode == "t" end)
+    api.nvim_feedkeys(api.nvim_replace_termcodes("zz<C-c>", true, false, true), "t", false)
+    wait_for("the plain container's trap", function() return text(buf):find("got-INT", 1, true) end)
+    log("plain_interrupted", (table.concat(api.nvim_buf_get_lines(buf, 0, -1, false), "|"):gsub("|+$", "")))
     type_keys("<C-d>")
     wait_for("the plain container's exit", function() return text(buf):find("exited with code 0", 1, true) end)
     log("plain", "ok")
