@@ -70,6 +70,8 @@ end
 function Recorder:output(data)
   local text, carry = M.utf8_clean(self.carry .. data)
   self.carry = carry
+  -- a terminal shows nothing for NUL, and JSON text here cannot carry one: it goes
+  if text:find("\0", 1, true) then text = text:gsub("%z", "") end
   if text ~= "" then self:event("o", text) end
 end
 
