@@ -51,39 +51,100 @@ describe("filter", function()
     assert.equal("ab", run("a\27[" .. string.rep("1;", 100) .. "\27]0;t\7b")) -- overlong, then OSC
   end)
 
-  -- A terminal's parser, as the VT500 state machine has it, reduced to what matters here:
-  -- whether the filter's output ever makes the terminal start a string (OSC, DCS, APC, PM,
-  -- SOS), identify itself, or answer a query. Random input from the bytes that matter.
+  it("ends a string at any ESC, CAN or SUB, as a terminal does", function()
+    -- an ESC that is not ST ends the string and starts what follows: later output shows
+    assert.equal("a\27[31mhello\n", run("a\27]0;oops\27[31mhello\n"))
+    assert.equal("ab", run("a\27]0;oops\27[6nb"))
+    assert.equal("ab", run("a\27]0;x\24b"))
+    assert.equal("ab", run("a\27Pq\26b"))
+  end)
+
+  it("carries out a control byte inside a sequence, and goes on with the sequence", function()
+    assert.equal("a\rb", run("a\27\r[6nb"))           -- ESC, CR, then a query
+    assert.equal("ab", run("a\27\127[6nb"))             -- DEL is nothing
+    assert.equal("a\7b", run("a\27\7]52;c;eA==\7b"))   -- BEL rings; the OSC is still dropped
+    assert.equal("a\r\27[31mb", run("a\27[31\rmb"))     -- CR in a colour: both kept
+    assert.equal("a\rb", run("a\27[?2004$\rpb"))       -- DECRQM with a CR inside
+  end)
+
+  it("drops the C1 controls that UTF-8 can carry, and what they start", function()
+    assert.equal("ab", run("a\194\1556nb"))                    -- CSI 6 n
+    assert.equal("a\27[31mb", run("a\194\15531mb"))           -- CSI 31 m, kept in 7 bits
+    assert.equal("ab", run("a\194\1570;title\194\156b"))      -- OSC ... ST
+    assert.equal("ab", run("a\194\144$qm\27\\b"))             -- DCS
+    assert.equal("ab", run("a\194\154b"))                      -- SCI: identify
+    assert.equal("a\194\176b é", run("a\194\176b é"))        -- a degree sign is text
+  end)
+
+  it("drops the queries newer terminals answer", function()
+    assert.equal("ab", run("a\27[>qb"))          -- XTVERSION
+    assert.equal("ab", run("a\27[?ub"))          -- keyboard protocol flags
+    assert.equal("ab", run("a\27[1;1;1;1*yb"))   -- DECRQCRA: a checksum of the screen
+    assert.equal("ab", run("a\27[#|b"))          -- XTREPORTSGR
+    assert.equal("ab", run("a\27[?1;1Sb"))        -- XTSMGRAPHICS
+    assert.equal("ab", run("a\27[?4mb"))         -- XTQMODKEYS
+    assert.equal("ab", run("a\27[1$wb"))         -- DECRQPSR
+    assert.equal("ab", run("a\27[5ib"))          -- media copy
+    assert.equal("a\27[2 qb\27[>4;1m", run("a\27[2 qb\27[>4;1m")) -- cursor shape, key modes: kept
+  end)
+
+  -- A terminal's parser, as the VT500 state machine has it and xterm and VTE follow it,
+  -- reduced to what matters here: whether the filter's output ever makes the terminal start
+  -- a string (OSC, DCS, APC, PM, SOS), identify itself, or answer a query. Random input from
+  -- the bytes that matter, split at random.
+  local QUERY_FINALS = { n = true, c = true, t = true, x = true, i = true }
+  local QUERY_INTERMEDIATE = { ["$p"] = true, ["$w"] = true, ["$u"] = true, ["&u"] = true, ["*y"] = true,
+    ["#|"] = true, ['"v'] = true }
+  local QUERY_PRIVATE = { [">q"] = true, ["?u"] = true, ["?S"] = true, ["?m"] = true }
   local function terminal_obeys_something(s)
-    local state, csi = "ground", ""
-    for c in s:gmatch(".") do
-      if state == "ground" then
+    local state, private, inter = "ground", "", ""
+    local i = 1
+    while i <= #s do
+      local c, b = s:sub(i, i), s:byte(i)
+      i = i + 1
+      if b == 0xC2 and (s:byte(i) or 0) >= 0x80 and (s:byte(i) or 0) <= 0x9F then
+        local c1 = s:byte(i)
+        i = i + 1
+        if c1 == 0x9B then state, private, inter = "csi", "", ""
+        elseif c1 == 0x90 or c1 == 0x98 or c1 == 0x9D or c1 == 0x9E or c1 == 0x9F or c1 == 0x9A then
+          return ("C1 %02X"):format(c1)
+        else state = "ground" end
+      elseif state == "ground" then
         if c == "\27" then state = "esc" end
       elseif c == "\24" or c == "\26" then
         state = "ground"
       elseif c == "\27" then
         state = "esc"
-      elseif state == "esc" then
-        if c == "[" then state, csi = "csi", ""
-        elseif c:find("^[%]PX%^_Z]$") then return "ESC " .. c
-        else state = "ground" end
-      elseif state == "csi" then
-        local b = c:byte()
-        if b >= 0x40 and b <= 0x7E then
-          if c:find("^[nctx]$") or (csi:sub(-1) == "$" and c:find("^[pw]$")) then return "CSI " .. csi .. c end
-          state = "ground"
-        else
-          csi = csi .. c
+      elseif b >= 0x20 and b ~= 0x7F then -- a control is carried out where it stands; the sequence goes on
+        if state == "esc" then
+          if c == "[" then state, private, inter = "csi", "", ""
+          elseif c:find("^[%]PX%^_Z]$") then return "ESC " .. c
+          elseif b <= 0x2F then state = "esc_intermediate"
+          else state = "ground" end
+        elseif state == "esc_intermediate" then
+          if b >= 0x30 then state = "ground" end
+        elseif state == "csi" then
+          if b >= 0x40 and b <= 0x7E then
+            if QUERY_FINALS[c] or QUERY_INTERMEDIATE[inter:sub(-1) .. c] or QUERY_PRIVATE[private .. c] then
+              return ("CSI %s...%s%s"):format(private, inter, c)
+            end
+            state = "ground"
+          elseif b <= 0x2F then
+            inter = inter .. c
+          elseif c:find("^[<=>?]$") and private == "" and inter == "" then
+            private = c
+          end
         end
       end
     end
   end
 
   it("never lets a terminal start a string or answer a query, whatever the bytes (fuzz)", function()
-    local alphabet = { "\27", "\27", "[", "]", "P", "X", "^", "_", "Z", "6", "n", "c", "t", "x", "$", "p", "w",
-      "m", "\7", "\\", "\24", "\26", ";", "1", "a", "\n" }
+    local alphabet = { "\27", "\27", "[", "]", "P", "X", "^", "_", "Z", "6", "n", "c", "t", "x", "i", "$", "p",
+      "w", "u", "m", "q", "S", "y", "*", "#", "|", "&", '"', "v", ">", "?", " ", "(", "\7", "\\", "\24", "\26",
+      "\r", "\127", ";", "1", "a", "\n", "\194", "\194", "\155", "\157", "\156", "\144", "\154", "\176" }
     math.randomseed(6)
-    for _ = 1, 20000 do
+    for _ = 1, 40000 do
       local parts = {}
       for k = 1, math.random(1, 24) do parts[k] = alphabet[math.random(#alphabet)] end
       local s = table.concat(parts)
@@ -95,6 +156,14 @@ describe("filter", function()
     end
   end)
 
+  it("keeps a filter for each stream, so that one never finishes what the other began", function()
+    local f = filter.per_stream()
+    assert.equal("x", f:feed("x\27", 1))
+    assert.equal("[31mE", f:feed("[31mE", 2))
+    assert.equal("\27[0m\n", f:feed("[0m\n", 1))
+    assert.equal("y", f:feed("y")) -- stdout when no stream is named
+  end)
+
   it("drops an overlong control sequence whole, and holds no unbounded state", function()
     local f = filter.new()
     assert.equal("ab", f:feed("a\27[" .. string.rep("1;", 5000) .. "mb"))
@@ -102,6 +171,13 @@ describe("filter", function()
     assert.equal("c", f:feed("\7c"))
   end)
 end)
+
+local function read_file(name)
+  local f = assert(io.open(name, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
 
 describe("filter_escapes on a session #engine", function()
   it("keeps a container's queries and titles from reaching the terminal", function()
@@ -118,6 +194,19 @@ describe("filter_escapes on a session #engine", function()
     assert.equal("ok\27[31mred\27[0m\n", f:read("*a"))
     f:close()
     os.remove(name)
+    -- without a tty, stdout and stderr each have their own: a sequence split by the other
+    -- stream's output stays on its own stream (the engine reads the two apart: the pauses
+    -- keep the order)
+    id = helpers.container(c, { Cmd = { "sh", "-c", "printf 'x\\033'; sleep 0.3; printf '[31mE' >&2; sleep 0.3; printf '[0m\\n'" } })
+    local out_name, err_name = os.tmpname(), os.tmpname()
+    local fo, fe = assert(io.open(out_name, "wb")), assert(io.open(err_name, "wb"))
+    assert.equal(0, dockerpty.start(c, id, { filter_escapes = true, stdout = fo, stderr = fe }))
+    fo:close()
+    fe:close()
+    assert.equal("x\27[0m\n", read_file(out_name))
+    assert.equal("[31mE", read_file(err_name))
+    os.remove(out_name)
+    os.remove(err_name)
     helpers.cleanup(c)
     c:close()
   end)

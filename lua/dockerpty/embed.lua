@@ -44,7 +44,7 @@ function M.open(client, opts)
   local self = setmetatable({
     client = client, tty = tty, queue = {}, buf = "", pos = 1, dropped = 0,
     on_output = opts.on_output, on_exit = opts.on_exit,
-    size = opts.size, filter = opts.filter_escapes and filter.new() or nil,
+    size = opts.size, filter = opts.filter_escapes and filter.per_stream() or nil,
   }, Live)
   local keys, handlers = session.key_bindings(opts.detach_keys, opts.keys)
   if not keys then return nil, handlers, "config" end
@@ -224,7 +224,7 @@ function Live:print(msg)
 end
 
 function Live:_deliver(data, stream)
-  if self.filter then data = self.filter:feed(data) end
+  if self.filter then data = self.filter:feed(data, stream) end
   self.buf = self.buf .. data
   if #self.buf > KEEP then
     local cut = #self.buf - KEEP

@@ -217,7 +217,7 @@ function Session:pump_loop()
     local ev, arg, stream = self.pump:run()
     if ev == "output" then
       -- recording or filtering: the output passes through Lua on its way out
-      if self.filter then arg = self.filter:feed(arg) end
+      if self.filter then arg = self.filter:feed(arg, stream) end
       local f = stream == 2 and self.err_file or self.out_file
       local ok, werr = f:write(arg)
       if ok then ok, werr = f:flush() end
@@ -295,7 +295,7 @@ local function new_session(client, opts, fields)
   self.out_fd = fd_of(self.out_file)
   self.err_fd = fd_of(self.err_file)
   self.record = opts.record
-  if opts.filter_escapes then self.filter = filter.new() end
+  if opts.filter_escapes then self.filter = filter.per_stream() end
   local stdin_tty = core.isatty(self.in_fd)
   -- As docker run -t: a tty container with stdin not a terminal gets no input.
   if self.tty and not stdin_tty then self.attach_stdin = false end
