@@ -431,6 +431,29 @@ describe("dockerpty exec and attach #engine", function()
     assert.same({ "exit", 1 }, { t:wait() })
     t:close()
 
+    -- with stdout not a terminal, the picker draws on stderr, and keys other than the ones it
+    -- knows (Delete, Page Down, ctrl-left, alt-x) are nothing; a command's newline and escape
+    -- are shown, not obeyed
+    local odd = helpers.container(c, { Cmd = { "sh", "-c", "sleep 300\n#\27]0;title\7" } },
+      { name = "dockerpty-spec-pick-odd" })
+    assert(c:start(odd))
+    local out_file = os.tmpname()
+    t = helpers.pty_run({ "sh", "-c", ('exec "$0" bin/dockerpty attach > %s'):format(out_file), helpers.lua },
+      { cols = 200 })
+    t:expect("pick a container")
+    t:expect("sleep 300\\n#\\x1b%]0;title\\a")
+    t:send("\27[3~\27[6~\27[1;5D\27x")
+    t:send("pickodd")
+    t:expect("> pickodd")
+    t:send("\3")
+    assert.same({ "exit", 1 }, { t:wait() })
+    assert.equal(before, t:settings())
+    t:close()
+    local f = assert(io.open(out_file, "rb"))
+    assert.equal("", f:read("*a"))
+    f:close()
+    os.remove(out_file)
+
     -- exec with no container picks one and opens a shell on a tty, as exec -it would
     t = helpers.pty_run({ helpers.lua, "bin/dockerpty", "exec" })
     t:expect("pick a container")
@@ -511,6 +534,10 @@ describe("dockerpty ps #engine", function()
     assert.equal(id:sub(1, 12) .. "\n", out)
     out = dp { "ps", "-q", "-f", "name=dockerpty-spec-ps" }
     assert.equal("", out)
+    -- a command's control characters are written as docker writes them (Go's strconv.Quote)
+    helpers.container(c, { Cmd = { "printf", 'a\tb"\n\27[6n' } }, { name = "dockerpty-spec-ps-quoted" })
+    out = dp { "ps", "-a", "--filter", "name=dockerpty-spec-ps-quoted" }
+    assert.matches('   "printf a\\tb\\"\\n\\x1b%[6n"   ', out, 1, false)
   end)
 
   it("describes every command with --help", function()

@@ -104,6 +104,32 @@ describe("select.keys", function()
     assert.same({ "escape" }, sel.keys("\27"))
     assert.same({ "backspace", "cancel", "up", "down", "left" }, sel.keys("\127\3\16\14\27OD"))
   end)
+
+  it("passes over other keys' escape sequences, and keeps a UTF-8 character whole", function()
+    -- Delete, Page Down, F1, F5, Home, alt-x: nothing; ctrl-up is up
+    assert.same({ "a" }, sel.keys("\27[3~\27[6~\27OP\27[15~\27[H\27xa"))
+    assert.same({ "up", "down" }, sel.keys("\27[1;5A\27[1;2B"))
+    assert.same({ "é", "€", "😀", "x" }, sel.keys("é€😀\27éx"))
+    assert.same({ "escape", "escape" }, sel.keys("\27\27"))
+    assert.same({ "escape", "[", "b" }, sel.keys("\27[\1b")) -- cut off by a control: what follows is typed
+  end)
+
+  it("says when the bytes so far end inside one key", function()
+    for _, s in ipairs { "\27", "a\27[", "\27[1;5", "\27O", "\195", "\226\130", "\240\159\152" } do
+      assert.is_true(sel.unfinished(s), s)
+    end
+    for _, s in ipairs { "", "a", "\27[A", "\27OD", "é", "€", "😀", "\27[3~" } do
+      assert.is_false(sel.unfinished(s), s)
+    end
+  end)
+end)
+
+describe("select.printable", function()
+  it("writes control characters as Go's strconv.Quote does", function()
+    assert.equal("a\\tb\\n\\x1b[6n\\x00\\x7f\\u009b é", sel.printable("a\tb\n\27[6n\0\127\194\155 é"))
+    assert.equal('say \\"hi\\" \\\\ \\r', sel.printable('say "hi" \\ \r', true))
+    assert.equal('say "hi" \\', sel.printable('say "hi" \\'))
+  end)
 end)
 
 describe("cli.human_duration", function()

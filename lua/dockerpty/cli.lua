@@ -214,7 +214,8 @@ local function container_arg(client, ref, usage_of)
   if not stdin_is_tty() then
     exit_with(1, ('"%s" requires a container when stdin is not a terminal'):format(usage_of), usage_of)
   end
-  local c, err, code = sel.pick(client)
+  -- drawn where the user sees it: on stderr when stdout goes to a file or a pipe
+  local c, err, code = sel.pick(client, { stdout = core.isatty(core.fileno(io.stdout)) and io.stdout or io.stderr })
   if not c then
     if err == "cancelled" then exit_with(1) end
     fail(err, code)
@@ -415,7 +416,7 @@ function COMMANDS.ps.handler(client, opts)
     local names = {}
     for _, n in ipairs(c.Names or {}) do names[#names + 1] = n:gsub("^/", "") end
     rows[#rows + 1] = {
-      c.Id:sub(1, 12), c.Image, '"' .. ellipsis(c.Command or "", 20) .. '"',
+      c.Id:sub(1, 12), sel.printable(c.Image or ""), '"' .. sel.printable(ellipsis(c.Command or "", 20), true) .. '"',
       human_duration(math.max(0, now - (c.Created or now))) .. " ago",
       c.Status or "", ports_text(c.Ports), table.concat(names, ","),
     }

@@ -51,7 +51,12 @@ function M.candidates(client, query)
   local out = {}
   for _, c in ipairs(list) do
     local s = summary(c)
-    local ok = (not query.name or s.name:find(query.name) ~= nil)
+    local named, found = true, true
+    if query.name then named, found = pcall(string.find, s.name, query.name) end
+    if not named then
+      return nil, ("name: not a Lua pattern: %s"):format(tostring(found):gsub("^[^:]*:%d+: ", "")), "config"
+    end
+    local ok = found ~= nil
       and (not query.label or matches_label(s.labels, query.label))
       and (not query.status or s.state == query.status)
       and (not query.image or s.image == query.image or s.image:sub(1, #query.image + 1) == query.image .. ":")
@@ -95,23 +100,59 @@ function M.resolve(client, ref)
   return nil, "No such container: " .. ref, 404
 end
 
+-- Go's strconv.Quote escapes, as the docker CLI shows a command.
+local ESCAPES = { ["\7"] = "\\a", ["\8"] = "\\b", ["\12"] = "\\f", ["\n"] = "\\n", ["\r"] = "\\r",
+  ["\t"] = "\\t", ["\11"] = "\\v", ["\\"] = "\\\\", ['"'] = '\\"' }
+
+-- s with its control characters (C0, DEL and, in UTF-8, C1) written as Go writes them in a
+-- quoted string, so that what a container holds (a command with newlines or escapes) cannot
+-- move the cursor or reprogram the terminal; with quote, backslashes and double quotes too,
+-- for the inside of "...", as strconv.Quote does.
+function M.printable(s, quote)
+  s = s:gsub(quote and '[%c\127\\"]' or "[%c\127]", function(c)
+    return ESCAPES[c] or ("\\x%02x"):format(c:byte())
+  end)
+  return (s:gsub("\194([\128-\159])", function(c) return ("\\u%04x"):format(c:byte()) end))
+end
+
+-- Characters in UTF-8 text (bytes that do not continue one).
+local function width(s)
+  return #s - select(2, s:gsub("[\128-\191]", ""))
+end
+
+-- s cut or padded to n characters.
 local function clip(s, n)
-  s = tostring(s or "")
-  if #s <= n then return s .. string.rep(" ", n - #s) end
-  return s:sub(1, n - 1) .. "…"
+  s = M.printable(tostring(s or ""))
+  local w = width(s)
+  if w <= n then return s .. string.rep(" ", n - w) end
+  local i, kept = 1, 0
+  while kept < n - 1 do -- to the start of the (n)th character, room for the ellipsis
+    i = i + 1
+    while (s:byte(i) or 0) >= 0x80 and s:byte(i) < 0xC0 do i = i + 1 end
+    kept = kept + 1
+  end
+  return s:sub(1, i - 1) .. "…"
+end
+
+-- s without its last character.
+local function drop_last(s)
+  local i = #s
+  while i > 1 and s:byte(i) >= 0x80 and s:byte(i) < 0xC0 do i = i - 1 end
+  return s:sub(1, i - 1)
 end
 
 -- The picker's screen: a query line, then one line per candidate, the chosen one reversed.
-local function render(out, query, list, sel, rows, cols)
+local function render(out, query, list, sel, rows, cols, all)
+  query = M.printable(query)
   local lines = { "\27[H\27[2J", "pick a container> ", query, "\r\n" }
   local shown = math.max(1, rows - 2)
   local first = math.max(1, sel - shown + 1)
-  if #list == 0 then lines[#lines + 1] = "  (no running container matches)\r\n" end
+  if #list == 0 then lines[#lines + 1] = all and "  (no container matches)\r\n" or "  (no running container matches)\r\n" end
   local w = { 4, 5, 6 }
   for _, c in ipairs(list) do
-    w[1] = math.min(32, math.max(w[1], #c.name))
-    w[2] = math.min(24, math.max(w[2], #(c.image or "")))
-    w[3] = math.min(24, math.max(w[3], #(c.status or "")))
+    w[1] = math.min(32, math.max(w[1], width(M.printable(c.name))))
+    w[2] = math.min(24, math.max(w[2], width(M.printable(c.image or ""))))
+    w[3] = math.min(24, math.max(w[3], width(M.printable(c.status or ""))))
   end
   for i = first, math.min(#list, first + shown - 1) do
     local c = list[i]
@@ -124,35 +165,60 @@ local function render(out, query, list, sel, rows, cols)
       lines[#lines + 1] = "  " .. line .. "\r\n"
     end
   end
-  lines[#lines + 1] = ("\27[1;%dH"):format(18 + #query + 1)
+  lines[#lines + 1] = ("\27[1;%dH"):format(18 + width(query) + 1)
   out:write(table.concat(lines))
   out:flush()
 end
 
--- Splits what the keyboard sent into keys: "up", "down", "enter", "escape", "backspace",
--- "cancel" or a printable character. An escape with nothing after it is the escape key.
+local ARROWS = { A = "up", B = "down", C = "right", D = "left" }
+
+-- Splits what the keyboard sent into keys: "up", "down", "left", "right", "enter", "escape",
+-- "backspace", "cancel" or a printable character (a whole UTF-8 one). An escape with nothing
+-- after it is the escape key; any other key's escape sequence (Delete, Page Down, F1, an
+-- arrow with ctrl) or an alt-key is nothing, but a modified arrow is still an arrow.
 function M.keys(bytes)
-  local keys, i = {}, 1
-  while i <= #bytes do
-    local c = bytes:sub(i, i)
-    local seq = bytes:match("^\27[%[O]([A-D])", i)
-    if seq then
-      keys[#keys + 1] = ({ A = "up", B = "down", C = "right", D = "left" })[seq]
-      i = i + 3
-    elseif c == "\27" then
-      keys[#keys + 1] = "escape"
-      i = i + 1
+  local keys, i, n = {}, 1, #bytes
+  while i <= n do
+    local c, b = bytes:sub(i, i), bytes:byte(i)
+    if c == "\27" then
+      local intro = bytes:sub(i + 1, i + 1)
+      local params, final
+      if intro == "[" or intro == "O" then params, final = bytes:match("^([%d;:]*)([\64-\126])", i + 2) end
+      if final then
+        keys[#keys + 1] = ARROWS[final]
+        i = i + 2 + #params + 1
+      elseif intro == "" or intro == "\27" or intro == "[" or intro == "O" then
+        keys[#keys + 1] = "escape" -- alone, or a sequence cut off: what follows is typed
+        i = i + 1
+      else
+        i = i + 2 -- alt and a key
+        while (bytes:byte(i) or 0) >= 0x80 and bytes:byte(i) < 0xC0 do i = i + 1 end
+      end
+    elseif b >= 0xC0 then
+      local j = i + 1
+      while j <= n and j <= i + 3 and bytes:byte(j) >= 0x80 and bytes:byte(j) < 0xC0 do j = j + 1 end
+      keys[#keys + 1] = bytes:sub(i, j - 1)
+      i = j
     else
       if c == "\r" or c == "\n" then keys[#keys + 1] = "enter"
       elseif c == "\127" or c == "\8" then keys[#keys + 1] = "backspace"
       elseif c == "\3" or c == "\4" then keys[#keys + 1] = "cancel"
       elseif c == "\16" then keys[#keys + 1] = "up"
       elseif c == "\14" then keys[#keys + 1] = "down"
-      elseif c:byte() >= 32 then keys[#keys + 1] = c end
+      elseif b >= 32 and b < 0x80 then keys[#keys + 1] = c end
       i = i + 1
     end
   end
   return keys
+end
+
+-- Whether bytes end inside what one key sends (an escape sequence, a UTF-8 character),
+-- whose rest may still be on its way.
+function M.unfinished(bytes)
+  if bytes:find("\27[%[O]?[%d;:]*$") then return true end
+  local lead, rest = bytes:match("([\192-\255])([\128-\191]*)$")
+  if not lead then return false end
+  return #rest < (lead:byte() >= 0xF0 and 3 or lead:byte() >= 0xE0 and 2 or 1)
 end
 
 -- pick(client, {query =, stdin =, stdout =}) -> the chosen container's summary
@@ -222,19 +288,24 @@ function M.pick(client, opts)
       end
       sel = math.max(1, math.min(sel, #list))
       local rows, cols = core.winsize(out_fd)
-      render(out, text, list, sel, rows or 24, cols or 80)
+      render(out, text, list, sel, rows or 24, cols or 80, opts.query and opts.query.all)
       local bytes = next_bytes()
       if bytes == nil then why = why or "cancelled"; return end
-      -- a lone escape may be the start of an arrow key: give the rest a moment
-      if bytes == "\27" then bytes = bytes .. (core.read(in_fd, 256, 50) or "") end
+      -- an escape may be the start of an arrow key, a character may come in pieces: give
+      -- the rest a moment
+      while M.unfinished(bytes) do
+        local more = core.read(in_fd, 256, 50)
+        if not more or more == "" then break end
+        bytes = bytes .. more
+      end
       for _, k in ipairs(M.keys(bytes)) do
         if k == "enter" then
           if list[sel] then result = list[sel]; return end
         elseif k == "escape" or k == "cancel" then why = "cancelled"; return
         elseif k == "up" then sel = sel - 1
         elseif k == "down" then sel = sel + 1
-        elseif k == "backspace" then text = text:sub(1, -2)
-        elseif #k == 1 then text = text .. k; sel = 1 end
+        elseif k == "backspace" then text = drop_last(text)
+        elseif #k == 1 or k:byte() >= 0xC0 then text = text .. k; sel = 1 end -- a character
       end
     end
   end)
