@@ -216,12 +216,33 @@ describe("scripted sessions #engine", function()
     local fr = assert(io.open(out, "rb"))
     local printed = fr:read("*a")
     fr:close()
-    assert.equal((printed:gsub("%z", "")), table.concat(text)) -- a NUL shows as nothing, and is left out
+    -- a NUL shows as nothing, and is left out; a newline shows as CR LF on a terminal
+    assert.equal((printed:gsub("%z", ""):gsub("\n", "\r\n")), table.concat(text))
     assert.matches("n%zul\n", printed)
     assert.matches("rec%-out\n", printed)
     assert.matches("rec%-err\n", printed)
     os.remove(cast)
     os.remove(out)
+  end)
+
+  it("record on a terminal the size the container has, and no other", function()
+    local cast = os.tmpname()
+    local id = helpers.container(c, { Tty = true, Cmd = { "sh", "-c", "sleep 0.5; stty size" } })
+    local t = helpers.pty_lua(("local dockerpty = require \"dockerpty\"; local c = assert(dockerpty.client()); io.stdout:write('\\nRESULT:', "
+      .. "tostring(dockerpty.start(c, %q, { record = %q })), '\\n')"):format(id, cast), { rows = 20, cols = 70 })
+    assert.equal("20 70", t:expect("(%d+ %d+)"))
+    t:expect("RESULT:0")
+    t:wait()
+    t:close()
+    local f = assert(io.open(cast))
+    local header = dockerpty.json.decode(f:read("*l"))
+    assert.same({ 70, 20 }, { header.width, header.height })
+    for line in f:lines() do
+      local ev = assert(dockerpty.json.decode(line))
+      assert.are_not.equal("r", ev[2], line) -- the nudge that makes a program draw again is not a size
+    end
+    f:close()
+    os.remove(cast)
   end)
 
   it("say what is wrong as nil, message, code", function()

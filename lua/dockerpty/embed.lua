@@ -140,6 +140,7 @@ function Live:_ready(opts, keys, handlers)
     if self.size then rows, cols = self.size[1], self.size[2] end
     local rec, err = record.open(opts.record, rows, cols, self.exec_id and "exec" or self.container:sub(1, 12))
     if not rec then return nil, err, "config" end
+    rec.crlf = not self.tty -- a terminal shows a lone newline as CR LF (onlcr)
     self.recorder = rec
   end
   self:_try_resize()

@@ -58,7 +58,8 @@ function M.open(path, rows, cols, title)
     env = { TERM = os.getenv("TERM") or "xterm" } }
   if title then header.title = title end
   f:write(core.json_encode(header), "\n")
-  return setmetatable({ file = f, start = core.monotime(), carry = "" }, Recorder)
+  return setmetatable({ file = f, start = core.monotime(), carry = "", size = ("%dx%d"):format(cols or 80, rows or 24) },
+    Recorder)
 end
 
 function Recorder:event(kind, data)
@@ -72,11 +73,17 @@ function Recorder:output(data)
   self.carry = carry
   -- a terminal shows nothing for NUL, and JSON text here cannot carry one: it goes
   if text:find("\0", 1, true) then text = text:gsub("%z", "") end
+  -- output meant for a terminal that turns a newline into CR LF (a session without a tty)
+  if self.crlf then text = text:gsub("\n", "\r\n") end
   if text ~= "" then self:event("o", text) end
 end
 
+-- A size the recording does not have yet.
 function Recorder:resize(rows, cols)
-  self:event("r", ("%dx%d"):format(cols, rows))
+  local size = ("%dx%d"):format(cols, rows)
+  if size == self.size then return end
+  self.size = size
+  self:event("r", size)
 end
 
 function Recorder:close()

@@ -93,19 +93,27 @@ function Session:host_size()
   end
 end
 
-function Session:resize(h, w)
-  check(type(h) == "number" and h > 0, 1, "resize", "positive height expected")
-  check(type(w) == "number" and w > 0, 2, "resize", "positive width expected")
-  if self.recorder then self.recorder:resize(h, w) end
+local function engine_resize(self, h, w)
   if self.exec_id then return self.client:exec_resize(self.exec_id, h, w) end
   return self.client:resize(self.container, h, w)
 end
 
+-- The container's tty size; a recording gets it once the engine has taken it.
+function Session:resize(h, w)
+  check(type(h) == "number" and h > 0, 1, "resize", "positive height expected")
+  check(type(w) == "number" and w > 0, 2, "resize", "positive width expected")
+  local ok, err, code = engine_resize(self, h, w)
+  if ok and self.recorder then self.recorder:resize(h, w) end
+  return ok, err, code
+end
+
 -- Resizes to the host's size, retrying with a growing pause while the process is not up yet.
+-- With redraw, a size one larger first, so that the program draws again even when the
+-- size is the one it had (that one is not recorded).
 function Session:follow_size(redraw)
   local h, w = self:host_size()
   if not h then return end
-  if redraw then self:resize(h + 1, w + 1) end
+  if redraw then engine_resize(self, h + 1, w + 1) end
   for attempt = 0, 9 do
     if self:resize(h, w) then return true end
     core.sleep((attempt + 1) * 0.01)
@@ -267,6 +275,7 @@ local function run(self, after_attach)
       local h, w = self:host_size()
       local rec, rerr = record.open(self.record, h or 24, w or 80)
       if not rec then return nil, rerr, "config" end
+      rec.crlf = not self.tty -- a terminal shows a lone newline as CR LF (onlcr)
       self.recorder = rec
     end
     self.pump = core.pump(self.stream, {
