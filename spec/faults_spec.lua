@@ -145,6 +145,37 @@ describe("faults #engine", function()
     assert.equal(before, #assert(c:containers { all = true }))
   end)
 
+  it("raise what a key's function raised with the terminal put back and nothing left open", function()
+    local ids = {}
+    for i = 1, 2 do ids[i] = helpers.container(c, { Cmd = { "sh" }, Tty = true, OpenStdin = true }) end
+    local t = helpers.pty_lua(([[
+      local dockerpty = require "dockerpty"
+      local c = assert(dockerpty.client())
+      local function fds()
+        local p = io.popen("ls /proc/$PPID/fd | wc -l") -- this process's, from its shell
+        local n = tonumber(p:read("*a"))
+        p:close()
+        return n
+      end
+      local opts = { keys = { ["ctrl-g"] = function() error("boom", 0) end } }
+      local ok, err = pcall(dockerpty.start, c, %q, opts)
+      local after_first = fds() -- the client's connections and the signal pipe are there from now on
+      io.stdout:write("\r\nRAISED:", tostring(ok), ":", tostring(err), "\r\n")
+      pcall(dockerpty.start, c, %q, opts)
+      io.stdout:write("\r\nMORE FDS:", fds() - after_first, "\r\n")
+    ]]):format(ids[1], ids[2]))
+    local before = t:settings()
+    t:expect("# ")
+    t:send("\7")
+    assert.equal("false:boom", t:expect("RAISED:([^\r]*)"))
+    t:expect("# ")
+    t:send("\7")
+    assert.equal("0", t:expect("MORE FDS:([^\r]*)"))
+    t:wait()
+    assert.equal(before, t:settings())
+    t:close()
+  end)
+
   it("send a bound key's bytes after what was typed before it, however long the input stalls", function()
     local sock = relay("stall")
     local n = 20000 -- 2 MB typed: the stall fills the socket, and the pump waits on it

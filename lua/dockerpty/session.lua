@@ -360,7 +360,8 @@ local function start_known(client, known, opts)
   if not stream then waiter:close(); return nil, herr, hcode end
   self.stream = stream
 
-  local res, rerr, rcode = run(self, function(s)
+  -- run() raises what a key's function raised, with the terminal put back: the wait goes too
+  local rok, res, rerr, rcode = pcall(run, self, function(s)
     if known.running then
       if s.follow then s:follow_size(true) end
       return true
@@ -379,6 +380,10 @@ local function start_known(client, known, opts)
     s.pump:watch(starter:fileno())
     return true
   end)
+  if not rok then
+    waiter:close()
+    error(res, 0)
+  end
   if res ~= "end" then
     waiter:close()
     if res == "detached" then return nil, "detached" end
