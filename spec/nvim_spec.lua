@@ -65,6 +65,7 @@ describe("the Neovim plugin #engine #nvim", function()
       feed("pa")
       feed("rt\4")                 -- ctrl-d sends what is typed, with no newline
       feed("\4")                   -- and on an empty line ends the input
+      feed("k\27[Ax\127\127\r")   -- an arrow key is shown as ^[[A, and erased as such
       feed("gone\3")               -- ctrl-c drops the line and interrupts
       feed("too\28")               -- so does ctrl-\, with SIGQUIT
       io.stdout:write("\nsent=", table.concat(sent, "|"):gsub("\n", "N"), "\n")
@@ -78,8 +79,8 @@ describe("the Neovim plugin #engine #nvim", function()
       :format(script))
     os.remove(script)
     assert.equal(0, status, out)
-    assert.equal("abN|zN|part", out:match("\nsent=([^\n]*)\n"), out)
-    assert.equal("a\195\169B BbRNxyB BB BzRNpartgone^CRNtoo^\\RN", out:match("\nechoed=([^\n]*)\n"), out)
+    assert.equal("abN|zN|part|k\27[N", out:match("\nsent=([^\n]*)\n"), out)
+    assert.equal("a\195\169B BbRNxyB BB BzRNpartk^[[AxB BB BRNgone^CRNtoo^\\RN", out:match("\nechoed=([^\n]*)\n"), out)
     assert.equal("SIGINT|SIGQUIT", out:match("\nsignals=([^\n]*)\n"), out)
     assert.equal("1", out:match("\neofs=(%d+)\n"), out)
   end)

@@ -88,6 +88,11 @@ api.nvim_create_autocmd("VimLeavePre", {
   end,
 })
 
+-- Columns that typed text takes when echoed: a character one, a control two (^[).
+local function shown_width(text)
+  return #text - select(2, text:gsub("[\128-\191]", "")) + select(2, text:gsub("[%z\1-\8\10-\31]", ""))
+end
+
 -- What a terminal in cooked mode does for a container without a tty, as the docker CLI's
 -- terminal does for it: typed keys are echoed and edited here (backspace, ctrl-u), and a
 -- line goes to the container when enter ends it; ctrl-d on an empty line ends the input;
@@ -107,17 +112,19 @@ function M.line_discipline(echo, send, eof, interrupt)
         line = ""
       elseif c == "\127" or c == "\b" then
         if line ~= "" then
-          line = line:gsub("[\192-\255]?[\128-\191]*.$", "", 1) -- a whole UTF-8 character
-          echo("\b \b")
+          local last = line:match("[\192-\255]?[\128-\191]*.$") -- a whole UTF-8 character
+          line = line:sub(1, #line - #last)
+          echo(("\b \b"):rep(shown_width(last)))
         end
       elseif c == "\21" then -- ctrl-u
-        echo(("\b \b"):rep(#line:gsub("[\128-\191]", "")))
+        echo(("\b \b"):rep(shown_width(line)))
         line = ""
       elseif c == "\4" then -- ctrl-d
         if line == "" then eof() else send(line); line = "" end
       else
         line = line .. c
-        echo(c)
+        -- another control (an arrow key's ESC, say) is shown as ^[, as a terminal echoes it
+        echo(c:byte() < 32 and c ~= "\t" and "^" .. string.char(c:byte() + 64) or c)
       end
     end
   end
