@@ -52,8 +52,13 @@ describe("client without an engine", function()
     for _, bad in ipairs { "x", -1, 0 / 0, 1e300 } do
       assert.has_error(function() dockerpty.client { timeout = bad } end,
         "bad argument #1 to 'client' (timeout must be a number of seconds from 0 to 2147483)")
+    end
+    -- 0 would be libcurl's default of 300 s, not "at once" or "never"
+    for _, bad in ipairs { "x", -1, 0, 0 / 0, 1e300 } do
       assert.has_error(function() dockerpty.client { connect_timeout = bad } end,
-        "bad argument #1 to 'client' (connect_timeout must be a number of seconds from 0 to 2147483)")
+        "bad argument #1 to 'client' (connect_timeout must be a number of seconds from 0.001 to 2147483)")
+    end
+    for _, bad in ipairs { "x", -1, 0 / 0, 1e300 } do
       assert.has_error(function() dockerpty.client { max_body = bad } end,
         "bad argument #1 to 'client' (max_body must be a number of bytes from 1 to 2^50)")
     end

@@ -23,14 +23,20 @@ describe("endpoint.parse", function()
       endpoint.parse("tcp://[::1]:2375"))
   end)
 
+  it("reads what docker reads as a default: host:port is tcp, no host is localhost, unix:// the socket", function()
+    assert.same({ scheme = "http", given = "tcp", host = "localhost", port = 2375 }, endpoint.parse("localhost:2375"))
+    assert.same({ scheme = "http", given = "tcp", host = "127.0.0.1", port = 2375 }, endpoint.parse("127.0.0.1"))
+    assert.same({ scheme = "https", given = "tcp", host = "localhost", port = 2376 }, endpoint.parse("tcp://:2376", true))
+    assert.same({ scheme = "unix", path = "/var/run/docker.sock" }, endpoint.parse("unix://"))
+  end)
+
   it("refuses malformed hosts with a message naming the host and the cause", function()
     local cases = {
-      { "localhost:2375", "expected unix:///path or tcp://host:port" },
       { "/var/run/docker.sock", "expected unix:///path" },
-      { "unix://", "absolute path" },
+      { "docker.sock/x", "expected unix:///path" },
       { "unix://relative.sock", "absolute path" },
       { "tcp://", "no host name" },
-      { "tcp://:2375", "no host name" },
+      { "tcp://host:2375/prefix", "a path after the host and port is not supported" },
       { "tcp://host:port", "port must be a number" },
       { "tcp://host:0", "port must be a number" },
       { "tcp://host:70000", "port must be a number" },
@@ -90,8 +96,24 @@ describe("endpoint.resolve", function()
     os.remove(dir .. "/cert.pem")
     os.remove(dir .. "/ca.pem")
     _, err = endpoint.resolve({ host = "tcp://127.0.0.1", tls_verify = true, cert_path = dir }, env {})
-    assert.equal("cannot read " .. dir .. "/ca.pem: no such file or not readable", err)
-    os.remove(dir)
+    assert.equal("cannot read " .. dir .. "/ca.pem: no such file", err)
+    -- there but not readable: said so, not taken for missing
+    assert(helpers.execute("mkdir " .. dir .. "/ca.pem && touch " .. dir .. "/cert.pem && mkdir " .. dir .. "/key.pem"))
+    _, err = endpoint.resolve({ host = "tcp://127.0.0.1", tls_verify = true, cert_path = dir }, env {})
+    assert.matches("^cannot read " .. dir:gsub("%p", "%%%0") .. "/ca%.pem: ", err)
+    assert(helpers.execute("rmdir " .. dir .. "/ca.pem && touch " .. dir .. "/ca.pem"))
+    _, err = endpoint.resolve({ host = "tcp://127.0.0.1", tls_verify = true, cert_path = dir }, env {})
+    assert.matches("^cannot read " .. dir:gsub("%p", "%%%0") .. "/key%.pem: ", err)
+    assert(helpers.execute("rm -r " .. dir))
+  end)
+
+  it("takes TLS with no host as tcp://localhost:2376, and refuses TLS that is not verified", function()
+    local t = endpoint.resolve({}, env { DOCKER_TLS_VERIFY = "1", HOME = "/nonexistent-home" })
+    assert.equal("https://localhost:2376", t.base)
+    local _, err, code = endpoint.resolve({}, env { DOCKER_TLS = "1", DOCKER_HOST = "tcp://127.0.0.1" })
+    assert.equal("config", code)
+    assert.equal("DOCKER_TLS asks for TLS without verifying the engine, which dockerpty never does: "
+      .. "set DOCKER_TLS_VERIFY=1", err)
   end)
 
   it("looks in ~/.docker when no cert path is given", function()
@@ -120,5 +142,80 @@ describe("endpoint.resolve", function()
     assert.equal("http://127.0.0.1:2376", t.base)
     t = endpoint.resolve({ host = "tcp://127.0.0.1:2376", tls_verify = false }, env { DOCKER_TLS_VERIFY = "1" })
     assert.equal("http://127.0.0.1:2376", t.base)
+  end)
+end)
+
+-- A context as `docker context create` stores it, under a DOCKER_CONFIG of its own.
+local function make_context(config, name, host, tls_from)
+  local core = require "dockerpty.core"
+  local digest = core.sha256(name)
+  local meta = config .. "/contexts/meta/" .. digest
+  assert(helpers.execute("mkdir -p " .. meta))
+  local f = assert(io.open(meta .. "/meta.json", "w"))
+  f:write(core.json_encode { Name = name, Metadata = {}, Endpoints = { docker = { Host = host, SkipTLSVerify = false } } })
+  f:close()
+  if tls_from then
+    local tls = config .. "/contexts/tls/" .. digest .. "/docker"
+    assert(helpers.execute(("mkdir -p %s && cp %s/ca.pem %s/cert.pem %s/key.pem %s/"):format(tls, tls_from, tls_from,
+      tls_from, tls)))
+  end
+end
+
+describe("endpoint contexts", function()
+  local config
+  before_each(function()
+    config = os.tmpname()
+    os.remove(config)
+    assert(helpers.execute("mkdir -p " .. config))
+  end)
+  after_each(function() helpers.execute("rm -rf " .. config) end)
+
+  it("take DOCKER_CONTEXT, else the current context, after -H and DOCKER_HOST, as docker does", function()
+    make_context(config, "other", "unix:///run/other.sock")
+    local t = endpoint.resolve({}, env { DOCKER_CONFIG = config, DOCKER_CONTEXT = "other" })
+    assert.equal("unix:///run/other.sock", t.endpoint)
+    assert.equal("other", t.context)
+    local f = assert(io.open(config .. "/config.json", "w"))
+    f:write('{"auths": {}, "currentContext": "other"}')
+    f:close()
+    t = endpoint.resolve({}, env { DOCKER_CONFIG = config })
+    assert.equal("unix:///run/other.sock", t.endpoint)
+    t = endpoint.resolve({}, env { DOCKER_CONFIG = config, DOCKER_HOST = "unix:///run/env.sock" })
+    assert.equal("unix:///run/env.sock", t.endpoint)
+    t = endpoint.resolve({ host = "unix:///run/flag.sock" }, env { DOCKER_CONFIG = config, DOCKER_CONTEXT = "other" })
+    assert.equal("unix:///run/flag.sock", t.endpoint)
+    t = endpoint.resolve({}, env { DOCKER_CONFIG = config, DOCKER_CONTEXT = "default" })
+    assert.equal("unix:///var/run/docker.sock", t.endpoint)
+    t = endpoint.resolve({ context = "other" }, env { DOCKER_CONFIG = config, DOCKER_HOST = "unix:///run/env.sock" })
+    assert.equal("unix:///run/other.sock", t.endpoint)
+    local _, err, code = endpoint.resolve({ context = "other", host = "unix:///x" }, env { DOCKER_CONFIG = config })
+    assert.same({ "conflicting options: cannot give both a host and a context", "config" }, { err, code })
+  end)
+
+  it("use a context's own TLS files, verified", function()
+    make_context(config, "remote", "tcp://127.0.0.1:2376", helpers.tls .. "/client")
+    local t = endpoint.resolve({}, env { DOCKER_CONFIG = config, DOCKER_CONTEXT = "remote" })
+    local dir = config .. "/contexts/tls/" .. require("dockerpty.core").sha256("remote") .. "/docker"
+    assert.equal("https://127.0.0.1:2376", t.base)
+    assert.same({ dir .. "/ca.pem", dir .. "/cert.pem", dir .. "/key.pem" }, { t.ca_file, t.cert_file, t.key_file })
+  end)
+
+  it("say which context is missing or unusable", function()
+    local _, err, code = endpoint.resolve({}, env { DOCKER_CONFIG = config, DOCKER_CONTEXT = "nope" })
+    assert.equal("config", code)
+    assert.equal(('context "nope" does not exist (no %s/contexts/meta/%s/meta.json)')
+      :format(config, require("dockerpty.core").sha256("nope")), err)
+    make_context(config, "skip", "tcp://127.0.0.1:2376")
+    local meta = config .. "/contexts/meta/" .. require("dockerpty.core").sha256("skip") .. "/meta.json"
+    local f = assert(io.open(meta, "w"))
+    f:write('{"Name":"skip","Endpoints":{"docker":{"Host":"tcp://127.0.0.1:2376","SkipTLSVerify":true}}}')
+    f:close()
+    _, err = endpoint.resolve({}, env { DOCKER_CONFIG = config, DOCKER_CONTEXT = "skip" })
+    assert.equal('context "skip" skips TLS verification, which dockerpty never does', err)
+    f = assert(io.open(meta, "w"))
+    f:write('{"Name":"skip","Endpoints":{}}')
+    f:close()
+    _, err = endpoint.resolve({}, env { DOCKER_CONFIG = config, DOCKER_CONTEXT = "skip" })
+    assert.equal(('context "skip" has no docker endpoint in %s'):format(meta), err)
   end)
 end)

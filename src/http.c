@@ -178,10 +178,11 @@ static CURL *new_handle(transport *t, char *errbuf)
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "dockerpty/" DP_VERSION);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
-	if (t->unix_path) {
+	/* The engine is reached directly, never through http_proxy and the like: an attach
+	 * or exec stream cannot pass a proxy, and docker dials those directly too. */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	if (t->unix_path)
 		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, t->unix_path);
-		curl_easy_setopt(c, CURLOPT_PROXY, "");
-	}
 	if (t->tls) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -190,8 +191,12 @@ static CURL *new_handle(transport *t, char *errbuf)
 			curl_easy_setopt(c, CURLOPT_CAINFO, t->ca);
 		if (t->cert)
 			curl_easy_setopt(c, CURLOPT_SSLCERT, t->cert);
-		if (t->key)
+		if (t->key) {
 			curl_easy_setopt(c, CURLOPT_SSLKEY, t->key);
+			/* an encrypted key fails, as with docker, rather than OpenSSL asking for
+			 * its pass phrase on the terminal, which may be in raw mode */
+			curl_easy_setopt(c, CURLOPT_KEYPASSWD, "");
+		}
 	}
 	return c;
 }
@@ -289,6 +294,12 @@ int dp_transport_failure(lua_State *L, const transport *t, CURL *c, CURLcode rc,
 				t->cert ? "the client certificate (is it signed by a CA the engine trusts?)"
 					: "the connection without a client certificate (cert.pem, key.pem)",
 				why);
+		lua_pushliteral(L, "tls");
+	} else if (rc == CURLE_SSL_CERTPROBLEM && t->key && strstr(why, "private key")) {
+		lua_pushfstring(L, "TLS with %s failed: cannot use the key %s: not a private key, or one "
+				   "encrypted with a pass phrase (dockerpty takes none; openssl pkey "
+				   "-in it -out a new file decrypts it): %s",
+				t->endpoint, t->key, why);
 		lua_pushliteral(L, "tls");
 	} else if (is_tls_error(t, rc, errbuf)) {
 		lua_pushfstring(L, "TLS with %s failed: %s", t->endpoint, why);

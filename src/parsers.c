@@ -1,5 +1,8 @@
-/* The Lua face of the pure parsers: demultiplexer, key specs and matcher, response heads. */
+/* The Lua face of the pure parsers: demultiplexer, key specs and matcher, response heads;
+ * and a digest the docker CLI names its context directories by. */
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "dockerpty.h"
 #include "proto.h"
@@ -162,6 +165,26 @@ static int l_parse_head(lua_State *L)
 	return 3;
 }
 
+/* sha256(bytes) -> the digest in lowercase hex: a docker context's directory name is its name's */
+static int l_sha256(lua_State *L)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char out[2 * EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	size_t n, i;
+	const char *in = luaL_checklstring(L, 1, &n);
+
+	if (!EVP_Digest(in, n, md, &len, EVP_sha256(), NULL))
+		return luaL_error(L, "sha256: the digest failed");
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	lua_pushlstring(L, out, 2 * (size_t)len);
+	return 1;
+}
+
 void dp_parsers_open(lua_State *L)
 {
 	static const luaL_Reg demux_methods[] = {{"feed", demux_feed}, {NULL, NULL}};
@@ -176,6 +199,7 @@ void dp_parsers_open(lua_State *L)
 		{"parse_keys", l_parse_keys},
 		{"matcher", l_matcher},
 		{"parse_head", l_parse_head},
+		{"sha256", l_sha256},
 		{NULL, NULL},
 	};
 

@@ -27,6 +27,7 @@ end
 
 local HOST_FLAGS = {
   { short = "H", long = "host", kind = "string", help = "Engine to talk to (unix:///path or tcp://host:port)" },
+  { short = "c", long = "context", kind = "string", help = "Docker CLI context to talk to (as `docker context use`)" },
   { short = "v", long = "version", kind = "bool", help = "Print the version and quit" },
   { short = "h", long = "help", kind = "bool", help = "Print usage" },
 }
@@ -128,7 +129,8 @@ local function top_help()
   end
   lines[#lines + 1] = ""
   lines[#lines + 1] = "Run 'dockerpty COMMAND --help' for more information on a command."
-  lines[#lines + 1] = "The engine comes from -H, else DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH."
+  lines[#lines + 1] = "The engine comes from -H or -c, else DOCKER_HOST (with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH),"
+  lines[#lines + 1] = "else DOCKER_CONTEXT, else the docker CLI's current context."
   return table.concat(lines, "\n") .. "\n"
 end
 
@@ -139,23 +141,10 @@ end
 
 -- detachKeys from the docker CLI's config file, as docker honours it.
 local function config_detach_keys(getenv)
-  local dir = endpoint.config_dir(getenv)
-  local f = io.open(dir .. "/config.json")
-  if not f then return nil end
-  local text, rerr = f:read("a")
-  f:close()
-  if not text then -- a directory, say, where a bind mount of a missing file made one
-    io.stderr:write(("WARNING: ignoring %s/config.json: %s\n"):format(dir, rerr))
-    return nil
-  end
-  if not text:find("%S") then return nil end -- empty, as docker takes it
-  local doc, err = dockerpty.json.decode(text)
-  if type(doc) ~= "table" then
-    io.stderr:write(("WARNING: ignoring %s/config.json: %s\n"):format(dir, err or "not an object"))
-    return nil
-  end
-  if type(doc.detachKeys) == "string" and doc.detachKeys ~= "" then
-    return doc.detachKeys, ("detachKeys in %s/config.json"):format(dir)
+  local doc, err = endpoint.read_config(getenv)
+  if err then io.stderr:write("WARNING: ignoring ", err, "\n") end
+  if doc and type(doc.detachKeys) == "string" and doc.detachKeys ~= "" then
+    return doc.detachKeys, ("detachKeys in %s/config.json"):format(endpoint.config_dir(getenv))
   end
 end
 
@@ -469,7 +458,7 @@ local function run_command(argv, env)
   if c.max_args and #args > c.max_args then
     exit_with(1, ('"%s" accepts at most %d argument%s.'):format(name, c.max_args, c.max_args == 1 and "" or "s"), name)
   end
-  local client, err, code = dockerpty.client { host = top.host }
+  local client, err, code = dockerpty.client { host = top.host, context = top.context }
   if not client then fail(err, code) end
   return c.handler(client, opts, args, env)
 end

@@ -63,22 +63,21 @@ local function query_string(q)
 end
 M.query_string = query_string
 
--- client{host=, tls_verify=, cert_path=, api_version=, timeout=, connect_timeout=, max_body=}
--- Any option left out comes from DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH and
--- DOCKER_API_VERSION. Returns the client, or nil, message, code when the set-up is wrong.
+-- client{host=, context=, tls_verify=, cert_path=, api_version=, timeout=, connect_timeout=,
+-- max_body=}. Any option left out comes from DOCKER_HOST, DOCKER_CONTEXT (or the docker
+-- CLI's current context), DOCKER_TLS_VERIFY, DOCKER_CERT_PATH and DOCKER_API_VERSION. Returns the client, or nil, message, code when the set-up is wrong.
 function M.new(opts)
   opts = opts or {}
   check(type(opts) == "table", 1, "client", "table expected")
-  for _, k in ipairs { "host", "cert_path", "api_version" } do
+  for _, k in ipairs { "host", "context", "cert_path", "api_version" } do
     check(opts[k] == nil or type(opts[k]) == "string", 1, "client", k .. " must be a string")
   end
   check(opts.tls_verify == nil or type(opts.tls_verify) == "boolean", 1, "client",
     "tls_verify must be a boolean")
-  for _, k in ipairs { "timeout", "connect_timeout" } do
-    local v = opts[k]
-    check(v == nil or (type(v) == "number" and v >= 0 and v <= 2147483), 1, "client",
-      k .. " must be a number of seconds from 0 to 2147483")
-  end
+  check(opts.timeout == nil or (type(opts.timeout) == "number" and opts.timeout >= 0 and opts.timeout <= 2147483),
+    1, "client", "timeout must be a number of seconds from 0 to 2147483")
+  check(opts.connect_timeout == nil or (type(opts.connect_timeout) == "number" and opts.connect_timeout >= 0.001
+    and opts.connect_timeout <= 2147483), 1, "client", "connect_timeout must be a number of seconds from 0.001 to 2147483")
   check(opts.max_body == nil or (type(opts.max_body) == "number" and opts.max_body >= 1
     and opts.max_body <= 2 ^ 50), 1, "client", "max_body must be a number of bytes from 1 to 2^50")
   local conf, err, code = endpoint.resolve(opts)
