@@ -266,8 +266,8 @@ static void read_error_body(dp_stream *s, luaL_Buffer *b, size_t have, long long
 	while ((want < 0 || (long long)have < want) && have < ERROR_BODY_MAX) {
 		long k = dp_stream_read(s, chunk, sizeof chunk);
 		if (k == DP_AGAIN) {
-			if (dp_wait_fd(s->fd, POLLIN, HANDSHAKE_TIMEOUT_MS) == 0)
-				return;
+			if (dp_wait_fd(s->fd, POLLIN, HANDSHAKE_TIMEOUT_MS) <= 0)
+				return; /* nothing within the time, or poll failed: what came is the message */
 			continue;
 		}
 		if (k <= 0)
