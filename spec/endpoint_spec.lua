@@ -114,6 +114,9 @@ describe("endpoint.resolve", function()
     assert.equal("config", code)
     assert.equal("DOCKER_TLS asks for TLS without verifying the engine, which dockerpty never does: "
       .. "set DOCKER_TLS_VERIFY=1", err)
+    -- where TLS does not apply, it is nothing, as in docker
+    t = endpoint.resolve({}, env { DOCKER_TLS = "1" })
+    assert.equal("unix:///var/run/docker.sock", t.endpoint)
   end)
 
   it("looks in ~/.docker when no cert path is given", function()
@@ -186,6 +189,9 @@ describe("endpoint contexts", function()
     assert.equal("unix:///run/flag.sock", t.endpoint)
     t = endpoint.resolve({}, env { DOCKER_CONFIG = config, DOCKER_CONTEXT = "default" })
     assert.equal("unix:///var/run/docker.sock", t.endpoint)
+    -- the default context is the environment's engine, even when named
+    t = endpoint.resolve({ context = "default" }, env { DOCKER_CONFIG = config, DOCKER_HOST = "unix:///run/env.sock" })
+    assert.equal("unix:///run/env.sock", t.endpoint)
     t = endpoint.resolve({ context = "other" }, env { DOCKER_CONFIG = config, DOCKER_HOST = "unix:///run/env.sock" })
     assert.equal("unix:///run/other.sock", t.endpoint)
     local _, err, code = endpoint.resolve({ context = "other", host = "unix:///x" }, env { DOCKER_CONFIG = config })

@@ -85,6 +85,8 @@ describe("filter", function()
     assert.equal("ab", run("a\27[?4mb"))         -- XTQMODKEYS
     assert.equal("ab", run("a\27[1$wb"))         -- DECRQPSR
     assert.equal("ab", run("a\27[5ib"))          -- media copy
+    assert.equal("ab", run("a\27[#Rb"))          -- XTREPORTCOLORS
+    assert.equal("ab", run("a\27['|b"))          -- DECRQLP: where the mouse is
     assert.equal("a\27[2 qb\27[>4;1m", run("a\27[2 qb\27[>4;1m")) -- cursor shape, key modes: kept
   end)
 
@@ -94,7 +96,7 @@ describe("filter", function()
   -- the bytes that matter, split at random.
   local QUERY_FINALS = { n = true, c = true, t = true, x = true, i = true }
   local QUERY_INTERMEDIATE = { ["$p"] = true, ["$w"] = true, ["$u"] = true, ["&u"] = true, ["*y"] = true,
-    ["#|"] = true, ['"v'] = true }
+    ["#|"] = true, ['"v'] = true, ["#R"] = true, ["'|"] = true }
   local QUERY_PRIVATE = { [">q"] = true, ["?u"] = true, ["?S"] = true, ["?m"] = true }
   local function terminal_obeys_something(s)
     local state, private, inter = "ground", "", ""
@@ -141,7 +143,7 @@ describe("filter", function()
 
   it("never lets a terminal start a string or answer a query, whatever the bytes (fuzz)", function()
     local alphabet = { "\27", "\27", "[", "]", "P", "X", "^", "_", "Z", "6", "n", "c", "t", "x", "i", "$", "p",
-      "w", "u", "m", "q", "S", "y", "*", "#", "|", "&", '"', "v", ">", "?", " ", "(", "\7", "\\", "\24", "\26",
+      "w", "u", "m", "q", "S", "y", "*", "#", "|", "&", '"', "v", "R", "'", ">", "?", " ", "(", "\7", "\\", "\24", "\26",
       "\r", "\127", ";", "1", "a", "\n", "\194", "\194", "\155", "\157", "\156", "\144", "\154", "\176" }
     math.randomseed(6)
     for _ = 1, 40000 do

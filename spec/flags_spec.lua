@@ -108,6 +108,7 @@ describe("select.keys", function()
   it("passes over other keys' escape sequences, and keeps a UTF-8 character whole", function()
     -- Delete, Page Down, F1, F5, Home, alt-x: nothing; ctrl-up is up
     assert.same({ "a" }, sel.keys("\27[3~\27[6~\27OP\27[15~\27[H\27xa"))
+    assert.same({ "b" }, sel.keys("\27[[A\27[[Eb")) -- the Linux console's F1 and F5
     assert.same({ "up", "down" }, sel.keys("\27[1;5A\27[1;2B"))
     assert.same({ "é", "€", "😀", "x" }, sel.keys("é€😀\27éx"))
     assert.same({ "escape", "escape" }, sel.keys("\27\27"))
@@ -115,7 +116,7 @@ describe("select.keys", function()
   end)
 
   it("says when the bytes so far end inside one key", function()
-    for _, s in ipairs { "\27", "a\27[", "\27[1;5", "\27O", "\195", "\226\130", "\240\159\152" } do
+    for _, s in ipairs { "\27", "a\27[", "\27[1;5", "\27O", "\27[[", "\195", "\226\130", "\240\159\152" } do
       assert.is_true(sel.unfinished(s), s)
     end
     for _, s in ipairs { "", "a", "\27[A", "\27OD", "é", "€", "😀", "\27[3~" } do

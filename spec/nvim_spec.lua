@@ -61,6 +61,7 @@ describe("the Neovim plugin #engine #nvim", function()
         function(s) sent[#sent + 1] = s end, function() eofs = eofs + 1 end,
         function(sig) signals[#signals + 1] = sig end)
       feed("a\195\169\127b\r")  -- backspace takes a whole UTF-8 character
+      feed("\195\169x\127\r")     -- and only the last one
       feed("xy\21z\n")            -- ctrl-u takes the line
       feed("pa")
       feed("rt\4")                 -- ctrl-d sends what is typed, with no newline
@@ -79,8 +80,9 @@ describe("the Neovim plugin #engine #nvim", function()
       :format(script))
     os.remove(script)
     assert.equal(0, status, out)
-    assert.equal("abN|zN|part|k\27[N", out:match("\nsent=([^\n]*)\n"), out)
-    assert.equal("a\195\169B BbRNxyB BB BzRNpartk^[[AxB BB BRNgone^CRNtoo^\\RN", out:match("\nechoed=([^\n]*)\n"), out)
+    assert.equal("abN|\195\169N|zN|part|k\27[N", out:match("\nsent=([^\n]*)\n"), out)
+    assert.equal("a\195\169B BbRN\195\169xB BRNxyB BB BzRNpartk^[[AxB BB BRNgone^CRNtoo^\\RN",
+      out:match("\nechoed=([^\n]*)\n"), out)
     assert.equal("SIGINT|SIGQUIT", out:match("\nsignals=([^\n]*)\n"), out)
     assert.equal("1", out:match("\neofs=(%d+)\n"), out)
   end)

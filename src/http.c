@@ -296,9 +296,9 @@ int dp_transport_failure(lua_State *L, const transport *t, CURL *c, CURLcode rc,
 				why);
 		lua_pushliteral(L, "tls");
 	} else if (rc == CURLE_SSL_CERTPROBLEM && t->key && strstr(why, "private key")) {
-		lua_pushfstring(L, "TLS with %s failed: cannot use the key %s: not a private key, or one "
-				   "encrypted with a pass phrase (dockerpty takes none; openssl pkey "
-				   "-in it -out a new file decrypts it): %s",
+		lua_pushfstring(L, "TLS with %s failed: cannot use the key %s: not the private key "
+				   "of cert.pem, or encrypted with a pass phrase (dockerpty takes none; "
+				   "openssl pkey -in it -out a new file decrypts it): %s",
 				t->endpoint, t->key, why);
 		lua_pushliteral(L, "tls");
 	} else if (is_tls_error(t, rc, errbuf)) {

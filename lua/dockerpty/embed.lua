@@ -155,7 +155,10 @@ function Live:_try_resize()
   local ok
   if self.exec_id then ok = self.client:exec_resize(self.exec_id, want[1], want[2])
   else ok = self.client:resize(self.container, want[1], want[2]) end
-  if ok then self.want_size = nil end
+  if ok then
+    self.want_size = nil
+    if self.recorder then self.recorder:resize(want[1], want[2]) end -- once the engine took it
+  end
 end
 
 -- The tty's size: rows, cols. Recorded, and retried until the process is up.
@@ -164,7 +167,6 @@ function Live:resize(rows, cols)
     "positive rows and cols expected")
   if not self.tty then return true end
   self.size = { rows, cols }
-  if self.recorder then self.recorder:resize(rows, cols) end
   if self.ended then return true end
   self.want_size = { rows, cols }
   self.resize_tries = 0

@@ -83,15 +83,17 @@ end
 
 -- Whether a file can be read: true | false when there is none | nil, message when it is
 -- there and cannot be read (permissions, a directory).
+local ENOENT = 2
+
 local function probe(path)
-  local f, err = io.open(path, "rb")
+  local f, err, errno = io.open(path, "rb")
   if f then
     local ok, rerr = f:read(0)
     f:close()
     if ok or rerr == nil then return true end
     return nil, ("cannot read %s: %s"):format(path, rerr)
   end
-  if err:find("No such file", 1, true) then return false end
+  if errno == ENOENT then return false end
   return nil, ("cannot read %s"):format(err:find(path, 1, true) and err or path .. ": " .. err)
 end
 
@@ -142,16 +144,16 @@ function M.resolve(opts, getenv)
     return nil, "conflicting options: cannot give both a host and a context", "config"
   end
   local tls_verify = opts.tls_verify
+  local tls_unverified = false -- DOCKER_TLS alone: TLS that does not verify the engine
   if tls_verify == nil then
     tls_verify = env(getenv, "DOCKER_TLS_VERIFY") ~= nil
-    if not tls_verify and env(getenv, "DOCKER_TLS") then
-      return nil, "DOCKER_TLS asks for TLS without verifying the engine, which dockerpty never does: "
-        .. "set DOCKER_TLS_VERIFY=1", "config"
-    end
+    tls_unverified = not tls_verify and env(getenv, "DOCKER_TLS") ~= nil
   end
   if not host and not context_name then
     host = env(getenv, "DOCKER_HOST")
     if not host then context_name = current_context(getenv) end
+  elseif context_name == "default" then
+    host = env(getenv, "DOCKER_HOST") -- the default context is the environment's engine
   end
   local context, tls_dir
   if context_name and context_name ~= "default" then
@@ -161,10 +163,15 @@ function M.resolve(opts, getenv)
     host, tls_dir = context.host, context.tls_dir
     -- a context's TLS is its own: with its files, verified; without them, none
     tls_verify = probe(tls_dir .. "/ca.pem") == true or probe(tls_dir .. "/cert.pem") == true
+    tls_unverified = false
   end
   host = host or (tls_verify and "tcp://localhost:2376") or M.DEFAULT_HOST
   local ep, err, code = M.parse(host, tls_verify)
   if not ep then return nil, err, code end
+  if tls_unverified and ep.scheme ~= "unix" then
+    return nil, "DOCKER_TLS asks for TLS without verifying the engine, which dockerpty never does: "
+      .. "set DOCKER_TLS_VERIFY=1", "config"
+  end
 
   local t = {
     api_version = opts.api_version or env(getenv, "DOCKER_API_VERSION"),

@@ -17,9 +17,9 @@ local MAX_CSI = 64 -- a longer control sequence is dropped whole
 -- window operations (t), DECREQTPARM (x), media copy (i).
 local CSI_DROP = { n = true, c = true, t = true, x = true, i = true }
 -- ... by intermediate and final: DECRQM ($p), DECRQPSR ($w), DECRQTSR ($u), DECRQUPSS (&u),
--- DECRQCRA (*y), XTREPORTSGR (#|), DECRQDE ("v).
+-- DECRQCRA (*y), XTREPORTSGR (#|), DECRQDE ("v), XTREPORTCOLORS (#R), DECRQLP ('|).
 local CSI_DROP_INTERMEDIATE = { ["$p"] = true, ["$w"] = true, ["$u"] = true, ["&u"] = true,
-  ["*y"] = true, ["#|"] = true, ['"v'] = true }
+  ["*y"] = true, ["#|"] = true, ['"v'] = true, ["#R"] = true, ["'|"] = true }
 -- ... by private marker and final: XTVERSION (>q), the keyboard protocol's query (?u),
 -- XTSMGRAPHICS (?S), XTQMODKEYS (?m).
 local CSI_DROP_PRIVATE = { [">q"] = true, ["?u"] = true, ["?S"] = true, ["?m"] = true }

@@ -112,7 +112,7 @@ function M.line_discipline(echo, send, eof, interrupt)
         line = ""
       elseif c == "\127" or c == "\b" then
         if line ~= "" then
-          local last = line:match("[\192-\255]?[\128-\191]*.$") -- a whole UTF-8 character
+          local last = line:match("[^\128-\191][\128-\191]*$") or line:sub(-1) -- a whole UTF-8 character
           line = line:sub(1, #line - #last)
           echo(("\b \b"):rep(shown_width(last)))
         end

@@ -184,7 +184,9 @@ function M.keys(bytes)
       local intro = bytes:sub(i + 1, i + 1)
       local params, final
       if intro == "[" or intro == "O" then params, final = bytes:match("^([%d;:]*)([\64-\126])", i + 2) end
-      if final then
+      if final == "[" and bytes:find("^%a", i + 3) then
+        i = i + 4 -- the Linux console's F1 to F5: ESC [ [ A to E
+      elseif final then
         keys[#keys + 1] = ARROWS[final]
         i = i + 2 + #params + 1
       elseif intro == "" or intro == "\27" or intro == "[" or intro == "O" then
@@ -215,7 +217,7 @@ end
 -- Whether bytes end inside what one key sends (an escape sequence, a UTF-8 character),
 -- whose rest may still be on its way.
 function M.unfinished(bytes)
-  if bytes:find("\27[%[O]?[%d;:]*$") then return true end
+  if bytes:find("\27[%[O]?[%d;:]*$") or bytes:find("\27%[%[$") then return true end
   local lead, rest = bytes:match("([\192-\255])([\128-\191]*)$")
   if not lead then return false end
   return #rest < (lead:byte() >= 0xF0 and 3 or lead:byte() >= 0xE0 and 2 or 1)
