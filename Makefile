@@ -27,7 +27,8 @@ PKG_LIBS = $(shell pkg-config --libs libcurl libcjson openssl)
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -Wall -Wextra -Werror $(PKG_CFLAGS)
 LDFLAGS += -shared
-LIBS += $(PKG_LIBS) -lm
+# Debian's wslay has no pkg-config file.
+LIBS += $(PKG_LIBS) -lwslay -lm
 
 # SANITIZE=1: AddressSanitizer and UndefinedBehaviorSanitizer, any error fatal. The Lua
 # interpreters are not built with them, so scripts/test preloads their runtimes.
@@ -39,9 +40,9 @@ endif
 
 TESTPTY := $(BUILD)/testpty.so
 
-.PHONY: all deps engine test unit run install clean fuzz bench bench-smoke lint valgrind FORCE
+.PHONY: all deps unit-deps test-deps engine test unit run install clean fuzz bench bench-smoke lint valgrind FORCE
 
-all: $(CORE) $(TESTPTY)
+all: $(CORE) $(TESTPTY) doc/tags
 
 $(CORE): $(OBJECTS) $(BUILD)/flags
 	@mkdir -p $(dir $@)
@@ -56,20 +57,34 @@ $(BUILD)/obj/%.o: src/%.c $(HEADERS) $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# :help dockerpty for a checkout on the runtimepath; written in Lua so that no Neovim is needed.
+doc/tags: $(wildcard doc/*.txt) scripts/helptags
+	$(LUA) scripts/helptags doc
+
 # Rewritten only when the flags change (SANITIZE=1 and back), so the objects follow them.
 $(BUILD)/flags: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $@
 
+# What building and running need (make, make run); unit-deps adds busted, test-deps every
+# tool the specs and checks use.
 deps:
 	@scripts/deps
+
+unit-deps:
+	@scripts/deps unit
+
+test-deps:
+	@scripts/deps test
 
 # The deps check runs before the build's pkg-config look-ups are needed.
 engine: deps
 	@scripts/engine
 
-# Every spec, under Lua 5.4 and under LuaJIT (what Neovim embeds).
-test: engine
+# Every spec, under Lua 5.4 and under LuaJIT (what Neovim embeds), the registries the pull
+# specs use up too.
+test: test-deps engine
+	@scripts/registry
 	@$(MAKE) -s --no-print-directory all
 	@$(MAKE) -s --no-print-directory all LUA_VERSION=luajit
 	@scripts/test
@@ -79,32 +94,32 @@ run: engine
 	@$(MAKE) -s --no-print-directory all
 	@bin/dockerpty run -it --rm busybox sh
 
-# The integration specs with every Lua process under valgrind's memcheck: no invalid access,
-# no leak. (make test SANITIZE=1 runs every spec under ASan and UBSan.)
-valgrind: engine
+# The specs that reach each part of the C core with every Lua process under valgrind's
+# memcheck (scripts/valgrind lists them): no invalid access, no leak. (make test SANITIZE=1 runs every spec under ASan and UBSan.)
+valgrind: test-deps engine
 	@$(MAKE) -s --no-print-directory all
 	@scripts/valgrind
 
 # clang-tidy and cppcheck on src/, luacheck on the Lua: any finding fails.
-lint: deps
+lint: test-deps
 	@scripts/lint
 
-unit: deps
+unit: unit-deps
 	@$(MAKE) -s --no-print-directory all
 	@$(MAKE) -s --no-print-directory all LUA_VERSION=luajit
-	@scripts/test --exclude-tags=engine,install
+	@scripts/test --exclude-tags=engine,install,nvim
 
 # Side by side with the docker CLI and Python dockerpty: bench/RESULTS.md and bench/results.png.
-bench: engine
+bench: test-deps engine
 	@$(MAKE) -s --no-print-directory all
 	@bench/run
 
-bench-smoke: engine
+bench-smoke: test-deps engine
 	@$(MAKE) -s --no-print-directory all
 	@bench/run --smoke
 
 # libFuzzer targets for the parsers and the JSON bridge: make fuzz FUZZ_SECONDS=60
-fuzz: deps
+fuzz: test-deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz
 
 # Lua 5.4 gets the modules precompiled (scripts/precompile): the command starts with no Lua
@@ -117,13 +132,16 @@ install: all
 	install -m 755 $(CORE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_DIR_VERSION)/dockerpty/core.so
 	install -d $(DESTDIR)$(PREFIX)/share/lua/$(LUA_DIR_VERSION)/dockerpty
 ifeq ($(LUA_VERSION),luajit)
-	install -m 644 lua/dockerpty/*.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_DIR_VERSION)/dockerpty/
+	for f in lua/dockerpty/*.lua lua/dockerpty/*/*.lua; do \
+	  install -D -m 644 $$f $(DESTDIR)$(PREFIX)/share/lua/$(LUA_DIR_VERSION)/$${f#lua/} || exit 1; \
+	done
 else
-	for f in lua/dockerpty/*.lua; do \
-	  m=$(PREFIX)/share/lua/$(LUA_DIR_VERSION)/dockerpty/$${f##*/}; \
+	for f in lua/dockerpty/*.lua lua/dockerpty/*/*.lua; do \
+	  m=$(PREFIX)/share/lua/$(LUA_DIR_VERSION)/$${f#lua/}; \
+	  install -d $$(dirname $(DESTDIR)$$m) && \
 	  $(LUA) scripts/precompile $$f $(DESTDIR)$$m $$m && chmod 644 $(DESTDIR)$$m || exit 1; \
 	done
 endif
 
 clean:
-	rm -rf build
+	rm -rf build doc/tags

@@ -1,5 +1,5 @@
 # The results chart: one group of bars per metric, the three tools' medians normalised to
-# docker = 1, on a log scale. bench/bench.lua calls it with
+# docker = 1 (the gateway's "gw" bars: one docker exec per connection = 1), on a log scale. bench/bench.lua calls it with
 #   gnuplot -e "datafile='...'; outfile='...'; charttitle='...'" bench/chart.gp
 set terminal pngcairo size 1400,640 font "sans,10"
 set output outfile
@@ -11,7 +11,7 @@ set style fill solid 0.85 border -1
 set boxwidth 0.9
 set logscale y 10
 set yrange [0.001:*]
-set ylabel "relative to the docker CLI (docker = 1; lower is better)"
+set ylabel "docker CLI = 1 (gw: one docker exec per connection = 1); lower is better"
 set grid ytics
 set key top left
 set xtics nomirror font ",9"

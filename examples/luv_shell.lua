@@ -1,5 +1,6 @@
 -- A small shell of our own around two container terminals, on a luv (libuv) loop:
--- ctrl-b switches between them; it ends when both shells have exited.
+-- ctrl-b switches between them; when the shell in front exits, the other comes to the front;
+-- it ends when both shells have exited.
 --   lua5.4 examples/luv_shell.lua     (from a checkout, after make; LUA_PATH/LUA_CPATH as the README says)
 local uv = require "luv"
 local dockerpty = require "dockerpty"
@@ -18,7 +19,7 @@ local function banner(i) show(("\r\n\27[7m[%d] container %s (ctrl-b switches)\27
 
 local function refresh(i)
   local s = sessions[i]
-  local out = s:output()
+  local out = s:output({ raw = true })
   if i == active and s.shown < #out then
     show(out:sub(s.shown + 1))
     s.shown = #out
@@ -28,6 +29,21 @@ end
 local function all_ended()
   for _, s in ipairs(sessions) do if not s.ended then return false end end
   return true
+end
+
+-- The next session after the one in front whose shell still runs, if any.
+local function next_live()
+  for k = 1, #sessions - 1 do
+    local j = (active + k - 1) % #sessions + 1
+    if not sessions[j].ended then return j end
+  end
+end
+
+local function bring_to_front(i)
+  active = i
+  banner(i)
+  sessions[i].shown = math.max(0, #sessions[i]:output({ raw = true }) - 2000)
+  refresh(i)
 end
 
 local loop_done = false
@@ -41,7 +57,12 @@ local function rewatch(i)
       s:step()
       refresh(i)
       rewatch(i)
-      if all_ended() and not loop_done then loop_done = true; uv.stop() end
+      if all_ended() then
+        if not loop_done then loop_done = true; uv.stop() end
+      elseif s.ended and i == active then
+        -- keys typed from now on go to a shell that can read them
+        bring_to_front(next_live())
+      end
     end)
     polls[i][#polls[i] + 1] = h
   end
@@ -64,11 +85,9 @@ local ok, err = pcall(function()
     -- ctrl-b is ours: the next session comes to the front
     local before, after = data:match("^(.-)\2(.*)$")
     if before then
-      if before ~= "" then sessions[active]:write(before) end
-      active = active % #sessions + 1
-      banner(active)
-      sessions[active].shown = math.max(0, #sessions[active]:output() - 2000)
-      refresh(active)
+      if before ~= "" and not sessions[active].ended then sessions[active]:write(before) end
+      local j = next_live()
+      if j then bring_to_front(j) else show("\r\n[no other shell runs]\r\n") end
       data = after
     end
     if data ~= "" and not sessions[active].ended then

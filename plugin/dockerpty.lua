@@ -11,8 +11,10 @@ end
 
 local function nvim() return require "dockerpty.nvim" end
 
+-- Each command gets its arguments as typed (c.args), split as a shell splits them, so that
+-- quotes group words; fargs would split inside them, and 0.7 gives {""} for none.
 local function define(name, fn, nargs, complete)
-  vim.api.nvim_create_user_command(name, function(c) fn(c.fargs) end, {
+  vim.api.nvim_create_user_command(name, function(c) fn(c.args) end, {
     nargs = nargs,
     complete = complete and function(...) return nvim().complete(complete, ...) end or nil,
   })
@@ -22,3 +24,4 @@ define("DockerRun", function(a) nvim().run(a) end, "+", "image")
 define("DockerAttach", function(a) nvim().attach(a) end, "?", "container")
 define("DockerExec", function(a) nvim().exec(a) end, "*", "container")
 define("DockerPs", function(a) nvim().ps(a) end, "*")
+define("DockerConnect", function(a) nvim().connect(a) end, "?")

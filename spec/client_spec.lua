@@ -23,6 +23,13 @@ describe("client without an engine", function()
     assert.equal("?h=24&w=80", client.query_string { w = 80, h = 24 })
   end)
 
+  it("escapes a whole . or .. segment, which libcurl would take as a step of the path", function()
+    assert.equal("%2E", client.escape("."))
+    assert.equal("%2E%2E", client.escape(".."))
+    assert.equal("a.b", client.escape("a.b"))
+    assert.equal("...", client.escape("..."))
+  end)
+
   it("chooses the engine's API version within the supported range", function()
     assert.equal("1.41", client.choose_version("1.41", "x"))
     assert.equal(client.MAX_API_VERSION, client.choose_version("1.99", "x"))
@@ -71,6 +78,11 @@ describe("client without an engine", function()
     assert.has_error(function() c:request("GET", "no-slash") end)
     assert.has_error(function() c:request("POST", "/x", { body = 5 }) end)
     assert.has_error(function() c:kill("x", {}) end)
+    assert.has_error(function() c:stop("x", { t = "soon" }) end, "bad argument #2 to 'stop' (t must be a whole number of seconds)")
+    assert.has_error(function() c:restart("x", 5) end)
+    assert.has_error(function() c:pause("") end)
+    assert.has_error(function() c:logs("x", { tail = -1 }) end, 'bad argument #2 to \'logs\' (tail must be a count or "all")')
+    assert.has_error(function() c:logs("x", { on_output = "print" }) end)
     c:close()
     assert.has_error(function() c:ping() end, "transport to unix:///nonexistent.sock is closed")
     c:close() -- closing twice is harmless
@@ -98,6 +110,88 @@ describe("client without an engine", function()
       print(c, err, code)]], { DOCKER_HOST = "tcp//oops" })
     assert.equal(0, status)
     assert.equal('nil\tinvalid engine host "tcp//oops": expected unix:///path or tcp://host:port\tconfig\n', out)
+  end)
+end)
+
+-- A stand-in engine at a fresh socket, in MODE (spec/support/mute.py), gone with the spec.
+local function mute(mode)
+  local path = os.tmpname()
+  os.remove(path)
+  local p = assert(io.popen(("exec python3 spec/support/mute.py %s %s"):format(path, mode)))
+  assert.equal("listening", p:read("*l"))
+  return "unix://" .. path, function()
+    os.execute("pkill -f 'mute.py " .. path .. "'")
+    p:close()
+  end
+end
+
+describe("client deadlines", function()
+  it("give every ordinary request a finite default, which the timeout option overrides", function()
+    assert.equal(60, client.TIMEOUT)
+    local c = assert(dockerpty.client { host = "unix:///nonexistent.sock" })
+    assert.equal(client.TIMEOUT, c.timeout)
+    c:close()
+    c = assert(dockerpty.client { host = "unix:///nonexistent.sock", timeout = 0 })
+    assert.equal(0, c.timeout) -- none, asked for
+    c:close()
+  end)
+
+  it("end a request to an engine that never answers with a timeout", function()
+    local host, stop = mute("silent")
+    finally(stop)
+    local c = assert(dockerpty.client { host = host, timeout = 1, api_version = "1.41" })
+    local now = require("dockerpty.core").monotime
+    local t0 = now()
+    local ok, err, code = c:ping()
+    assert.is_nil(ok)
+    assert.equal("timeout", code)
+    assert.matches("^timed out talking to " .. host:gsub("%p", "%%%0"), err)
+    ok, err, code = c:containers()
+    assert.is_nil(ok, err)
+    assert.equal("timeout", code)
+    assert.is_true(now() - t0 < 20) -- ended, rather than hung
+    c:close()
+    -- a request's own deadline, on a client with the default
+    c = assert(dockerpty.client { host = host, api_version = "1.41" })
+    t0 = now()
+    ok, err, code = c:request("GET", "/info", { timeout = 0.5 })
+    assert.is_nil(ok, err)
+    assert.equal("timeout", code)
+    assert.is_true(now() - t0 < 20)
+    assert.has_error(function() c:request("GET", "/info", { timeout = -1 }) end,
+      "bad argument #3 to 'request' (timeout must be a number of seconds from 0 to 2147483)")
+    c:close()
+  end)
+
+  it("end logs that are not followed when the engine stops sending them", function()
+    local host, stop = mute("logs")
+    finally(stop)
+    local c = assert(dockerpty.client { host = host, timeout = 1, api_version = "1.41" })
+    local now = require("dockerpty.core").monotime
+    local t0 = now()
+    local ok, err, code = c:logs("web")
+    assert.is_nil(ok)
+    assert.equal("timeout", code)
+    assert.equal("timed out talking to " .. host .. ": no end to the logs of web within 1 s", err)
+    assert.is_true(now() - t0 < 20)
+    c:close()
+  end)
+end)
+
+describe("client deadlines against the engine #engine", function()
+  it("do not cut short a wait, nor a stop that the engine makes wait t seconds", function()
+    local c = helpers.engine { timeout = 1 }
+    finally(function() helpers.cleanup(c); c:close() end)
+    local id = helpers.container(c, { Cmd = { "sleep", "3" } })
+    assert(c:start(id))
+    local r, err, code = c:wait(id)
+    assert.is_table(r, tostring(err) .. " " .. tostring(code))
+    assert.equal(0, r.StatusCode)
+    -- sleep as PID 1 ignores SIGTERM: the engine answers after t = 2 s, past the client's 1
+    id = helpers.container(c, { Cmd = { "sleep", "300" } })
+    assert(c:start(id))
+    assert.is_true(c:stop(id, { t = 2 }))
+    assert.equal(137, assert(c:inspect_container(id)).State.ExitCode)
   end)
 end)
 
@@ -145,9 +239,10 @@ describe("client against the engine #engine", function()
   end)
 
   it("creates, starts, waits for, inspects and removes a container", function()
-    local id = helpers.container(c, { Cmd = { "sh", "-c", "exit 7" } }, { name = "dockerpty-spec-roundtrip" })
+    local name = "dockerpty-spec-roundtrip-" .. helpers.run_id -- the run's own: runs sharing an engine never collide
+    local id = helpers.container(c, { Cmd = { "sh", "-c", "exit 7" } }, { name = name })
     assert.matches("^%x+$", id)
-    local info = assert(c:inspect_container("dockerpty-spec-roundtrip"))
+    local info = assert(c:inspect_container(name))
     assert.equal(id, info.Id)
     assert.is_false(info.State.Running)
     assert.is_true(c:start(id))
@@ -166,9 +261,9 @@ describe("client against the engine #engine", function()
 
   it("lists containers with all and filters", function()
     local id = helpers.container(c, { Cmd = { "true" }, Labels = { ["dockerpty.spec.list"] = "yes" } })
-    local running = assert(c:containers { filters = { label = { "dockerpty.spec.list=yes" } } })
+    local running = assert(c:containers { filters = { label = { "dockerpty.spec.list=yes", helpers.label } } })
     assert.equal(0, #running)
-    local all = assert(c:containers { all = true, filters = { label = { "dockerpty.spec.list=yes" } } })
+    local all = assert(c:containers { all = true, filters = { label = { "dockerpty.spec.list=yes", helpers.label } } })
     assert.equal(1, #all)
     assert.equal(id, all[1].Id)
     assert.equal("created", all[1].State)
@@ -217,6 +312,32 @@ describe("client against the engine #engine", function()
     assert.equal("No such exec instance: nosuchexec", err)
   end)
 
+  it("sends no request that . or .. would change, and says no container is named so", function()
+    local want = 'invalid reference "%s": no container, image or exec is named . or ..'
+    local id = helpers.container(c, { Cmd = { "true" } })
+    for _, ref in ipairs { ".", ".." } do
+      for _, call in ipairs {
+        function() return c:inspect_container(ref) end,
+        function() return c:remove_container(ref, { force = true }) end,
+        function() return c:start(ref) end,
+        function() return c:logs(ref) end,
+        function() return c:wait_later(ref) end,
+        function() return c:start_later(ref) end,
+        function() return c:attach_socket(ref) end,
+        function() return c:exec_inspect(ref) end,
+        function() return c:request("GET", "/containers/" .. client.escape(ref) .. "/json") end,
+        function() return c:request("GET", "/containers/" .. ref .. "/json") end,
+        function() return c:post_later("/containers/" .. ref .. "/stop") end,
+      } do
+        local r, err, code = call()
+        assert.is_nil(r)
+        assert.equal(want:format(ref), err)
+        assert.equal(404, code)
+      end
+    end
+    assert.equal(id, assert(c:inspect_container(id)).Id) -- nothing else was removed
+  end)
+
   it("passes the engine's own message for a 404", function()
     local ok, err, code = c:inspect_container("dockerpty-no-such-container")
     assert.is_nil(ok)
@@ -241,6 +362,97 @@ describe("client against the engine #engine", function()
 
   it("returns an answer that is not JSON as a string", function()
     assert.equal("OK", c:request("GET", "/_ping"))
+  end)
+
+  it("answers an empty GET with an empty string, and any other empty answer with true", function()
+    local id = helpers.container(c, { Cmd = { "true" } })
+    assert.equal("", c:request("GET", "/containers/" .. id .. "/logs", { query = { stdout = true } }))
+    assert.is_true(c:request("POST", "/containers/" .. id .. "/start"))
+  end)
+
+  it("reads logs with stdout and stderr apart, a tty's as one stream", function()
+    local id = helpers.container(c, { Cmd = { "sh", "-c", "echo out1; echo err1 >&2; echo out2" } })
+    assert(c:start(id))
+    assert.equal(0, assert(c:wait(id)).StatusCode)
+    assert.same({ "out1\nout2\n", "err1\n" }, { c:logs(id) })
+    local counted = helpers.container(c, { Cmd = { "sh", "-c", "echo 1; echo 2; echo 3" } })
+    assert(c:start(counted))
+    assert(c:wait(counted))
+    assert.same({ "2\n3\n", "" }, { c:logs(counted, { tail = 2 }) })
+    assert.same({ "out1\nout2\n", "" }, { c:logs(id, { stderr = false }) })
+    assert.same({ "", "" }, { c:logs(id, { since = os.time() + 3600 }) })
+    local out, err = c:logs(id, { timestamps = true, tail = "all" })
+    assert.matches("^%d%d%d%d%-%d%d%-%d%dT[%d:.]+Z out1\n%d%d%d%d%-[^ ]+ out2\n$", out)
+    assert.matches("^%d%d%d%d%-[^ ]+ err1\n$", err)
+    local tty = helpers.container(c, { Tty = true, Cmd = { "sh", "-c", "echo a; echo b >&2" } })
+    assert(c:start(tty))
+    assert(c:wait(tty))
+    assert.same({ "a\r\nb\r\n", "" }, { c:logs(tty) })
+    local none, msg, code = c:logs("dockerpty-no-such-container")
+    assert.same({ nil, "No such container: dockerpty-no-such-container", 404 }, { none, msg, code })
+  end)
+
+  it("follows logs as they come, until the container stops", function()
+    local id = helpers.container(c, { Cmd = { "sh", "-c", "echo first; sleep 1; echo second >&2; sleep 0.5" } })
+    assert(c:start(id))
+    local pieces, running_at_first = {}, nil
+    local ok = assert(c:logs(id, { follow = true, on_output = function(data, stream)
+      pieces[#pieces + 1] = stream .. ":" .. data
+      if #pieces == 1 then running_at_first = assert(c:inspect_container(id)).State.Running end
+    end }))
+    assert.is_true(ok)
+    assert.same({ "stdout:first\n", "stderr:second\n" }, pieces)
+    assert.is_true(running_at_first) -- the first line came while the container still ran
+    assert.is_false(assert(c:inspect_container(id)).State.Running)
+    -- an error in on_output comes out of logs, the connection closed
+    assert.has_error(function() c:logs(id, { on_output = function() error("stop here", 0) end }) end, "stop here")
+    assert.equal("", select(2, c:logs(id, { stdout = false })):gsub("second\n", ""))
+  end)
+
+  it("bounds the logs it keeps by max_body, and not those it hands on", function()
+    local id = helpers.container(c, { Cmd = { "sh", "-c", "head -c 300000 /dev/zero | tr '\\0' x; echo; echo e >&2" } })
+    assert(c:start(id))
+    assert.equal(0, assert(c:wait(id)).StatusCode)
+    local small = helpers.engine { max_body = 100000 }
+    finally(function() small:close() end)
+    local out, err, code = small:logs(id)
+    assert.is_nil(out)
+    assert.equal("too_large", code)
+    assert.equal(("the logs of %s from unix:///var/run/docker.sock are larger than 100000 bytes"):format(id), err)
+    local seen = 0
+    assert.is_true(small:logs(id, { on_output = function(data) seen = seen + #data end }))
+    assert.equal(300003, seen)
+    out, err = assert(c:logs(id))
+    assert.equal(300001, #out)
+    assert.equal("e\n", err)
+  end)
+
+  it("stops, restarts, pauses and unpauses a container", function()
+    local id = helpers.container(c, { Cmd = { "sleep", "300" } })
+    assert(c:start(id))
+    assert.is_true(c:pause(id))
+    assert.is_true(assert(c:inspect_container(id)).State.Paused)
+    local ok, err, code = c:pause(id)
+    assert.is_nil(ok)
+    assert.equal(409, code)
+    assert.matches("already paused", err)
+    assert.is_true(c:unpause(id))
+    assert.is_false(assert(c:inspect_container(id)).State.Paused)
+    local started = assert(c:inspect_container(id)).State.StartedAt
+    assert.is_true(c:restart(id, { t = 0 }))
+    local info = assert(c:inspect_container(id))
+    assert.is_true(info.State.Running)
+    assert.are_not.equal(started, info.State.StartedAt)
+    assert.is_true(c:stop(id, { t = 1 })) -- sleep as PID 1 ignores SIGTERM: killed after 1 s
+    info = assert(c:inspect_container(id))
+    assert.is_false(info.State.Running)
+    assert.equal(137, info.State.ExitCode)
+    assert.is_true(c:stop(id)) -- stopped already: no error, as the engine's 304 says
+    assert.is_true(c:stop(id, { t = -5 })) -- any whole number is the engine's to read, as docker's -t
+    ok, err, code = c:unpause(id)
+    assert.is_nil(ok)
+    assert.is_true(code >= 400) -- 500 from engines of API 1.41
+    assert.matches("not paused", err)
   end)
 
   it("round-trips a large JSON body", function()

@@ -54,15 +54,90 @@ describe("scripted sessions #engine", function()
     assert.equal(404, code)
   end)
 
-  it("raise a clear error on a timeout, showing the last output", function()
+  it("return the match and every capture, even one that is the whole match", function()
     local s = shell()
     s:expect("/ # ", { plain = true })
-    s:send("echo last-words\r")
+    s:send("echo ab | wc -c\r")
+    assert.same({ "3", "3" }, { s:expect("(%d+)") })
+    assert.same({ "/ # ", "/ # " }, { s:expect("(/ # )") })
+    s:send("echo n-$((6*7)) n-$((6*7))\r")
+    local m, a, b, at = s:expect("(n)%-(%d)()")
+    assert.same({ "n-4", "n", "4", "number" }, { m, a, b, type(at) })
+    assert.same({ "n-42\r", "42" }, { s:expect("n%-(%d+)\r") })
+    assert.same({ "/ # " }, { s:expect("/ # ", { plain = true }) })
+    s:close()
+  end)
+
+  it("match the text a person sees, with the raw bytes there too", function()
+    local s = shell()
+    s:expect("/ # ", { plain = true })
+    -- busybox asks where the cursor is after each prompt: ESC [ 6 n
+    s:send("echo ab | wc -c\r")
+    assert.equal("3", s:expect("%d+"))
+    s:send("printf '\\033]0;title\\007A\\033P1$r0m\\033\\\\B\\033[1mC\\033[0m\\n'\r")
+    assert.equal("ABC\r\n", s:expect("%u+\r\n"))
+    local text, raw = s:output(), s:output({ raw = true })
+    assert.is_nil(text:find("\27", 1, true))
+    assert.truthy(raw:find("\27]0;title\7A\27P1$r0m\27\\B\27[1mC\27[0m\r\n", 1, true))
+    assert.truthy(raw:find("/ # \27[6n", 1, true))
+    assert.equal("\27[6n", s:expect("\27%[6n", { raw = true }))
+    s:close()
+  end)
+
+  it("take a list of alternatives and say which matched, with what came before", function()
+    local s = shell()
+    s:expect("/ # ", { plain = true })
+    s:send("echo be''ta-7\r")
+    assert.same({ 2, "beta-7", "7" }, { s:expect({ "alpha", "beta%-(%d)", "gamma" }) })
+    assert.equal(2, s.index)
+    assert.equal("beta-7", s.match)
+    assert.equal("echo be''ta-7\r\n", s.before)
+    -- the earliest in the output wins, the first listed on a tie
+    s:send("echo one two\r")
+    assert.same({ 2, "one" }, { s:expect({ "two", "one", "on" }, { plain = true }) })
+    assert.equal(" two\r\none two\r\n/ ", (s:expect({ "# " }) and s.before))
+    assert.has_error(function() s:expect({}) end)
+    assert.has_error(function() s:expect({ "a", 1 }) end)
+    assert.has_error(function() s:expect("a", { timeuot = 1 }) end)
+    s:close()
+  end)
+
+  it("raise a timeout and the end as errors a script tells apart, with the last output", function()
+    local s = shell()
+    s:expect("/ # ", { plain = true })
+    s:send("printf '\\033]0;t\\007\\033P1$r\\033\\\\'; echo last-words\r")
     s:expect("last%-words\r")
     local ok, err = pcall(s.expect, s, "never%-printed", { timeout = 0.3 })
     assert.is_false(ok)
-    assert.matches('expected "never%%%-printed" within 0%.3s; the last output:', err)
-    assert.matches("last%-words", err)
+    assert.equal("timeout", err.kind)
+    assert.equal(0.3, err.timeout)
+    assert.equal("never%-printed", err.pattern)
+    assert.matches("last%-words", err.output)
+    local msg = tostring(err)
+    assert.matches('^expected "never%%%-printed" within 0%.3s; the last output:\n', msg)
+    assert.matches("last%-words", msg)
+    assert.is_nil(msg:find("[\27\7]")) -- the container's escapes are not the reader's
+    assert.matches("^why: expected", "why: " .. err)
+    ok, err = pcall(s.wait, s, { timeout = 0.2 })
+    assert.is_false(ok)
+    assert.equal("timeout", err.kind)
+    assert.matches("^the session did not end within 0%.2s; the last output:\n", tostring(err))
+    s:send("echo bye; exit 3\r")
+    ok, err = pcall(s.expect, s, { "never", "nor this" })
+    assert.is_false(ok)
+    assert.equal("eof", err.kind)
+    assert.equal(3, err.exit_code)
+    assert.matches("bye", err.output)
+    assert.matches('^expected "never" or "nor this", but the session ended %(exit code 3%); its last output:\n', tostring(err))
+    -- an uncaught one prints as its message
+    local t = helpers.pty_lua([[
+      local dockerpty = require "dockerpty"
+      local s = assert(dockerpty.open(assert(dockerpty.client()), { image = "busybox", command = { "true" },
+        labels = { [ "]] .. helpers.label .. [[" ] = "1" } }))
+      s:expect("x")]])
+    t:expect('expected "x", but the session ended %(exit code 0%)')
+    assert.same({ "exit", 1 }, { t:wait() })
+    t:close()
     s:close()
   end)
 
@@ -175,7 +250,7 @@ describe("scripted sessions #engine", function()
     s:resize(30, 90)
     s:send("exit 0\r")
     assert.equal(0, s:wait())
-    local printed = s:output()
+    local printed = s:output({ raw = true })
     s:close()
     local f = assert(io.open(cast))
     local header = dockerpty.json.decode(f:read("*l"))
@@ -261,14 +336,80 @@ describe("scripted sessions #engine", function()
     s, err, code = dockerpty.open(c, { image = "busybox", keys = { ["ctrl-g"] = 1 } })
     assert.same({ nil, 'key binding "ctrl-g": "detach" or a function expected', "config" }, { s, err, code })
     -- options that would fail once the container runs are refused before it is made
-    local before = #assert(c:containers { all = true })
+    local before = #helpers.ours(c)
     for _, bad in ipairs { { size = { 24 } }, { size = { 0, 80 } }, { record = true } } do
       bad.image = "busybox"
+      bad.labels = { [helpers.label] = "" }
       local ok, e = pcall(dockerpty.open, c, bad)
       assert.is_false(ok)
       assert.matches("^bad argument #2 to 'open' %(", e)
     end
-    assert.equal(before, #assert(c:containers { all = true }))
+    assert.equal(before, #helpers.ours(c))
+  end)
+
+  it("refuse an option it does not know, or one that does not apply, before making anything", function()
+    local before = #helpers.ours(c)
+    local id = helpers.container(c, { Cmd = { "sleep", "300" } })
+    for _, case in ipairs {
+      { { image = "busybox", comand = { "sh" } }, 'unknown option "comand"' },
+      { { image = "busybox", [1] = "sh" }, "unknown option 1" },
+      { { image = "busybox", binds = "/tmp:/tmp" }, "binds: a list of strings expected" },
+      { { image = "busybox", env = { 1, 2 } }, 'env: a list of "NAME=value" strings or a table of names to values expected' },
+      { { image = "busybox", labels = { a = 1 } }, "labels: a table of strings to strings expected" },
+      { { image = "busybox", privileged = "yes" }, "privileged: a boolean expected" },
+      { { image = "busybox", container = id }, "container or image expected, not both" },
+      { { container = id, command = { "sh" }, binds = { "/tmp:/tmp" } }, "binds: only for a new container %(image =%)" },
+      { { container = id, network = "none" }, "network: only for a new container %(image =%)" },
+      { { container = id, env = { "A=1" } }, "env: only for a new container or an exec %(command =%)" },
+    } do
+      local ok, err = pcall(dockerpty.open, c, case[1])
+      assert.is_false(ok)
+      assert.matches("^bad argument #2 to 'open' %(" .. case[2] .. "%)$", err)
+    end
+    assert.equal(before + 1, #helpers.ours(c))
+  end)
+
+  it("make a container with what it needs: env, workdir, user, binds, mounts, network, privileged, labels, name", function()
+    local function tmpdir()
+      local p = assert(io.popen("mktemp -d"))
+      local d = p:read("*l")
+      p:close()
+      assert(helpers.execute("chmod 777 " .. d))
+      return d
+    end
+    local ro, rw = tmpdir(), tmpdir()
+    local f = assert(io.open(ro .. "/in", "w"))
+    f:write("from-the-host\n")
+    f:close()
+    local name = "dockerpty-spec-" .. helpers.run_id
+    local s = assert(dockerpty.open(c, {
+      image = "busybox", tty = false, interactive = false, name = name,
+      command = { "sh", "-c", "echo E=$GREETING,$OTHER W=$(pwd) U=$(id -u); cat /ro/in; "
+        .. "touch /ro/x 2>/dev/null || echo read-only; echo to-the-host > /rw/out; ls /sys/class/net" },
+      env = { GREETING = "hi", OTHER = "a b" }, workdir = "/tmp", user = "1000",
+      binds = { ro .. ":/ro:ro" }, mounts = { { Type = "bind", Source = rw, Target = "/rw" } },
+      network = "none", privileged = true, labels = { [helpers.label] = "1", role = "spec" },
+    }))
+    assert.equal(0, s:wait({ timeout = 20 }))
+    assert.equal("E=hi,a b W=/tmp U=1000\nfrom-the-host\nread-only\nlo\n", s:output())
+    assert.equal("to-the-host\n", helpers.read_file(rw .. "/out"))
+    local info = assert(c:inspect_container(s.container))
+    assert.equal("/" .. name, info.Name)
+    assert.equal("none", info.HostConfig.NetworkMode)
+    assert.is_true(info.HostConfig.Privileged)
+    assert.equal("spec", info.Config.Labels.role)
+    assert.same({ ro .. ":/ro:ro" }, info.HostConfig.Binds)
+    s:close()
+    -- an exec takes env (a list too), workdir and user (privileged too, which this engine,
+    -- short of capabilities itself, cannot grant a root process)
+    local id = helpers.container(c, { Cmd = { "sleep", "300" } })
+    assert(c:start(id))
+    local x = assert(dockerpty.open(c, { container = id, command = "sh -c 'echo $A $B $(pwd) $(id -u)'", tty = false,
+      interactive = false, env = { "A=1", "B=2" }, workdir = "/etc", user = "7" }))
+    assert.equal(0, x:wait({ timeout = 20 }))
+    assert.equal("1 2 /etc 7\n", x:output())
+    x:close()
+    assert(helpers.execute("rm -rf " .. ro .. " " .. rw))
   end)
 
   it("end a new container's input on close_input, and read its output while sending", function()

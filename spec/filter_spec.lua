@@ -90,51 +90,164 @@ describe("filter", function()
     assert.equal("a\27[2 qb\27[>4;1m", run("a\27[2 qb\27[>4;1m")) -- cursor shape, key modes: kept
   end)
 
+  it("drops the escapes that switch coding systems or modes, and keeps charset designations", function()
+    assert.equal("\239\191\1896n", run("\27%@\155" .. "6n")) -- leave UTF-8, then a raw CSI 6 n
+    assert.equal("ab", run("a\27%Gb"))     -- into UTF-8: a coding system all the same
+    assert.equal("ab", run("a\27 Gb"))     -- S8C1T
+    assert.equal("ab", run("a\27 Lb"))     -- a conformance level
+    assert.equal("ab", run("a\27(%5b"))    -- a designation with two intermediates
+    assert.equal("ab", run("a\27!xb"))
+    assert.equal("a\rb", run("a\27%\r@b")) -- a control inside is carried out
+    local kept = "\27(B\27)0\27*A\27+<\27-A\27.B\27/A\27#3\27#6\27#8"
+    assert.equal(kept, run(kept))
+  end)
+
+  it("lets through valid UTF-8 only: a raw C1 byte, or any other byte that is not UTF-8, becomes U+FFFD", function()
+    local R = "\239\191\189"
+    assert.equal("a" .. R .. "6nb", run("a\1556nb"))     -- a raw CSI
+    assert.equal(R .. "0;t" .. R, run("\1570;t\156"))    -- a raw OSC ... ST
+    assert.equal(R .. R .. "a", run("\128\159a"))
+    assert.equal(R .. "b", run("\226\130b"))              -- a character cut short: one U+FFFD
+    assert.equal(R .. "\27[31m", run("\226\27[31m"))
+    assert.equal(R .. R, run("\192\155"))                 -- an overlong ESC
+    assert.equal(R .. R .. R, run("\237\160\128"))        -- a surrogate
+    assert.equal(R .. R .. R .. R, run("\244\144\128\128")) -- past U+10FFFF
+    assert.equal(R .. R, run("\255\169"))
+    local f = filter.new()
+    assert.equal("a", f:feed("a\194"))
+    assert.equal("", f:feed(""))
+    assert.equal("\27[31mb", f:feed("\15531mb"))          -- a C1 CSI split after its 0xC2
+  end)
+
+  it("passes valid UTF-8 untouched, however a character is split", function()
+    local s = "é€😀\194\160\196\128\226\128\156x\239\191\189\244\143\191\191\224\160\128\240\144\128\128\237\159\191"
+    assert.equal(s, run(s))
+    for i = 0, #s do
+      for j = i, #s do
+        local f = filter.new()
+        assert.equal(s, f:feed(s:sub(1, i)) .. f:feed(s:sub(i + 1, j)) .. f:feed(s:sub(j + 1)))
+      end
+    end
+  end)
+
+  it("drops ENQ, which asks for the answerback, wherever it stands", function()
+    assert.equal("ab", run("a\5b"))
+    assert.equal("a\27[31mb", run("a\27[3\0051mb"))
+    assert.equal("ab", run("a\27\5[6nb"))
+  end)
+
+  it("drops screen's and tmux's window title, ended as the other strings are", function()
+    assert.equal("ab", run("a\27kevil\27\\b"))
+    assert.equal("ab", run("a\27kevil\7b"))
+    assert.equal("ab", run("a\27kevil\24b"))
+    assert.equal("a\27[31mb", run("a\27kevil\27[31mb"))
+  end)
+
+  it("leaves out of a mode sequence the modes that report later, and keeps the others", function()
+    assert.equal("\27[?1049h", run("\27[?1049;1004h"))
+    assert.equal("\27[?1000;1006h", run("\27[?1000;1003;1006h"))
+    assert.equal("\27[?1049l", run("\27[?1004;1049l"))
+    assert.equal("ab", run("a\27[?1004hb"))            -- focus
+    assert.equal("ab", run("a\27[?1003hb"))            -- every mouse movement
+    assert.equal("ab", run("a\27[?2048hb"))            -- the window's size
+    assert.equal("ab", run("a\27[?2031hb"))            -- the colour scheme
+    assert.equal("ab", run("a\27[?2lb"))               -- VT52
+    assert.equal("ab", run("a\27[?01004;2048rb"))      -- leading zeros, a restore
+    assert.equal("\27[?25h", run("\27[?1004:1;25h"))   -- a sub-parameter
+    assert.equal("\27[?1049;25h", run("\27[?1049;25h"))
+  end)
+
   -- A terminal's parser, as the VT500 state machine has it and xterm and VTE follow it,
   -- reduced to what matters here: whether the filter's output ever makes the terminal start
-  -- a string (OSC, DCS, APC, PM, SOS), identify itself, or answer a query. Random input from
-  -- the bytes that matter, split at random.
+  -- a string (OSC, DCS, APC, PM, SOS, screen's title), identify itself, answer a query or
+  -- ENQ, switch its coding system or a mode that reports later, or see a byte that is not
+  -- UTF-8. It decodes UTF-8 and, as some terminals do, takes a stray C1 byte for the control.
+  -- Random input from the bytes that matter, split at random.
   local QUERY_FINALS = { n = true, c = true, t = true, x = true, i = true }
   local QUERY_INTERMEDIATE = { ["$p"] = true, ["$w"] = true, ["$u"] = true, ["&u"] = true, ["*y"] = true,
     ["#|"] = true, ['"v'] = true, ["#R"] = true, ["'|"] = true }
   local QUERY_PRIVATE = { [">q"] = true, ["?u"] = true, ["?S"] = true, ["?m"] = true }
+  local REPORTING_MODES = { [1003] = true, [1004] = true, [2031] = true, [2048] = true }
+  -- the length and code point of the UTF-8 character at s[i], or nil when there is none
+  local function decode(s, i)
+    local b = s:byte(i)
+    if b < 0x80 then return 1, b end
+    local n = b >= 0xF0 and 4 or b >= 0xE0 and 3 or b >= 0xC0 and 2
+    if not n then return nil end
+    local cp = b % (n == 4 and 8 or n == 3 and 16 or 32)
+    for k = 1, n - 1 do
+      local c = s:byte(i + k)
+      if not c or c < 0x80 or c > 0xBF then return nil end
+      cp = cp * 64 + c - 0x80
+    end
+    if cp < ({ 0x80, 0x800, 0x10000 })[n - 1] or cp > 0x10FFFF or (cp >= 0xD800 and cp <= 0xDFFF) then return nil end
+    return n, cp
+  end
   local function terminal_obeys_something(s)
-    local state, private, inter = "ground", "", ""
+    local state, private, inter, params = "ground", "", "", ""
     local i = 1
     while i <= #s do
-      local c, b = s:sub(i, i), s:byte(i)
-      i = i + 1
-      if b == 0xC2 and (s:byte(i) or 0) >= 0x80 and (s:byte(i) or 0) <= 0x9F then
-        local c1 = s:byte(i)
-        i = i + 1
-        if c1 == 0x9B then state, private, inter = "csi", "", ""
+      local len, cp = decode(s, i)
+      local b = s:byte(i)
+      if not len and (b < 0x80 or b > 0x9F) then return ("not UTF-8: %02X"):format(b) end
+      i = i + (len or 1)
+      local c1 = not len and b or cp >= 0x80 and cp <= 0x9F and cp
+      if c1 then
+        if c1 == 0x9B then state, private, inter, params = "csi", "", "", ""
         elseif c1 == 0x90 or c1 == 0x98 or c1 == 0x9D or c1 == 0x9E or c1 == 0x9F or c1 == 0x9A then
           return ("C1 %02X"):format(c1)
         else state = "ground" end
-      elseif state == "ground" then
-        if c == "\27" then state = "esc" end
-      elseif c == "\24" or c == "\26" then
-        state = "ground"
-      elseif c == "\27" then
-        state = "esc"
-      elseif b >= 0x20 and b ~= 0x7F then -- a control is carried out where it stands; the sequence goes on
-        if state == "esc" then
-          if c == "[" then state, private, inter = "csi", "", ""
-          elseif c:find("^[%]PX%^_Z]$") then return "ESC " .. c
-          elseif b <= 0x2F then state = "esc_intermediate"
-          else state = "ground" end
-        elseif state == "esc_intermediate" then
-          if b >= 0x30 then state = "ground" end
-        elseif state == "csi" then
-          if b >= 0x40 and b <= 0x7E then
-            if QUERY_FINALS[c] or QUERY_INTERMEDIATE[inter:sub(-1) .. c] or QUERY_PRIVATE[private .. c] then
-              return ("CSI %s...%s%s"):format(private, inter, c)
+      elseif cp == 5 then
+        return "ENQ" -- a control is carried out in a sequence as in ground
+      else
+        b = math.min(cp, 0xA0) -- any character past ASCII stands for all
+        local c = string.char(b)
+        if state == "ground" then
+          if c == "\27" then state = "esc" end
+        elseif c == "\24" or c == "\26" then
+          state = "ground"
+        elseif c == "\27" then
+          state = "esc"
+        elseif b >= 0x20 and b ~= 0x7F then -- a control is carried out where it stands; the sequence goes on
+          if state == "esc" then
+            if c == "[" then state, private, inter, params = "csi", "", "", ""
+            elseif c:find("^[%]PX%^_Zk]$") then return "ESC " .. c
+            elseif b <= 0x2F then state, inter = "esc_intermediate", c
+            else state = "ground" end
+          elseif state == "esc_intermediate" then
+            if b <= 0x2F then
+              inter = inter .. c
+            elseif b < 0x7F then
+              -- charset designations choose glyphs, line sizes draw; ESC % switches the
+              -- coding system (out of UTF-8: raw C1 bytes), ESC SP how C1 controls go
+              if not (inter:find("^[()*+%-./]$") or (inter == "#" and c:find("^[34568]$"))) then
+                return "ESC " .. inter .. c
+              end
+              state = "ground"
+            else
+              state = "ground"
             end
-            state = "ground"
-          elseif b <= 0x2F then
-            inter = inter .. c
-          elseif c:find("^[<=>?]$") and private == "" and inter == "" then
-            private = c
+          elseif state == "csi" then
+            if b >= 0x40 and b <= 0x7E then
+              if QUERY_FINALS[c] or QUERY_INTERMEDIATE[inter:sub(-1) .. c] or QUERY_PRIVATE[private .. c] then
+                return ("CSI %s...%s%s"):format(private, inter, c)
+              end
+              if private == "?" and inter == "" and (c == "h" or c == "l" or c == "r") then
+                for p in (params .. ";"):gmatch("([^;]*);") do
+                  local mode = tonumber(p:match("^%d+"))
+                  if (c ~= "l" and REPORTING_MODES[mode]) or (c ~= "h" and mode == 2) then
+                    return ("CSI ? %s %s"):format(mode, c)
+                  end
+                end
+              end
+              state = "ground"
+            elseif b <= 0x2F then
+              inter = inter .. c
+            elseif c:find("^[<=>?]$") and private == "" and inter == "" and params == "" then
+              private = c
+            elseif b < 0x80 then
+              params = params .. c
+            end
           end
         end
       end
@@ -144,7 +257,9 @@ describe("filter", function()
   it("never lets a terminal start a string or answer a query, whatever the bytes (fuzz)", function()
     local alphabet = { "\27", "\27", "[", "]", "P", "X", "^", "_", "Z", "6", "n", "c", "t", "x", "i", "$", "p",
       "w", "u", "m", "q", "S", "y", "*", "#", "|", "&", '"', "v", "R", "'", ">", "?", " ", "(", "\7", "\\", "\24", "\26",
-      "\r", "\127", ";", "1", "a", "\n", "\194", "\194", "\155", "\157", "\156", "\144", "\154", "\176" }
+      "\r", "\127", ";", "1", "a", "\n", "\194", "\194", "\155", "\157", "\156", "\144", "\154", "\176",
+      "%", "@", "G", "!", "B", "8", "k", "\5", "h", "l", "r", "2", ":", "0", "1004", "1003", "2048", "2031", "\27[?",
+      "1049;", "\128", "\133", "\159", "\195\169", "\226\128", "\240\159\152", "\237\160", "\192", "\224", "\244\144", "\255" }
     math.randomseed(6)
     for _ = 1, 40000 do
       local parts = {}
@@ -152,7 +267,8 @@ describe("filter", function()
       local s = table.concat(parts)
       local f = filter.new()
       local cut = math.random(0, #s)
-      local out = f:feed(s:sub(1, cut)) .. f:feed(s:sub(cut + 1))
+      local cut2 = math.random(cut, #s)
+      local out = f:feed(s:sub(1, cut)) .. f:feed(s:sub(cut + 1, cut2)) .. f:feed(s:sub(cut2 + 1))
       local bad = terminal_obeys_something(out)
       assert(not bad, ("%q let through %s as %q"):format(s, tostring(bad), out))
     end
@@ -173,13 +289,6 @@ describe("filter", function()
     assert.equal("c", f:feed("\7c"))
   end)
 end)
-
-local function read_file(name)
-  local f = assert(io.open(name, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
 
 describe("filter_escapes on a session #engine", function()
   it("keeps a container's queries and titles from reaching the terminal", function()
@@ -205,8 +314,8 @@ describe("filter_escapes on a session #engine", function()
     assert.equal(0, dockerpty.start(c, id, { filter_escapes = true, stdout = fo, stderr = fe }))
     fo:close()
     fe:close()
-    assert.equal("x\27[0m\n", read_file(out_name))
-    assert.equal("[31mE", read_file(err_name))
+    assert.equal("x\27[0m\n", helpers.read_file(out_name))
+    assert.equal("[31mE", helpers.read_file(err_name))
     os.remove(out_name)
     os.remove(err_name)
     helpers.cleanup(c)

@@ -79,6 +79,19 @@ describe("flags.parse", function()
     end
   end)
 
+  it("takes whole numbers for an int flag, and names a bad one", function()
+    local T = { { short = "t", long = "time", kind = "int" } }
+    assert.equal(5, flags.parse({ "-t", "5" }, T, true).time)
+    assert.equal(-1, flags.parse({ "--time=-1" }, T, true).time)
+    assert.equal(0, flags.parse({ "-t0" }, T, true).time)
+    for _, args in ipairs { { "-t", "x" }, { "--time", "1.5" }, { "-t=" }, { "--time=" } } do
+      local v, err = flags.parse(args, T, true)
+      assert.is_nil(v)
+      assert.matches('^invalid argument "[^"]*" for "%-%-?t[ime]*" flag: expected a whole number$', err)
+    end
+    assert.matches("%-t, %-%-time int", flags.help(T))
+  end)
+
   it("lists flags for --help", function()
     local text = flags.help(RUN)
     assert.matches("%-i, %-%-interactive", text)
@@ -151,24 +164,33 @@ describe("dockerpty.select #engine", function()
   local dockerpty = require "dockerpty"
 
   it("finds containers by pattern, label, status, image and fuzzy text", function()
+    -- the names carry the run's id (before "sel", so that the fuzzy "seldb" finds no "sel-web"
+    -- through the id's hex), so that runs sharing an engine never collide on a name
+    local run = "dockerpty-spec-" .. helpers.run_id
+    local WEB, DB = run .. "-sel-web", run .. "-sel-db"
+    local run_p = (run:gsub("%p", "%%%0")) -- as a Lua pattern
+    local SEL = "^" .. run_p .. "%-sel"
     local c = helpers.engine()
     finally(function() helpers.cleanup(c); c:close() end)
-    local a = helpers.container(c, { Cmd = { "sleep", "300" }, Labels = { role = "front" } }, { name = "dockerpty-spec-sel-web" })
-    local b = helpers.container(c, { Cmd = { "true" } }, { name = "dockerpty-spec-sel-db" })
+    local a = helpers.container(c, { Cmd = { "sleep", "300" }, Labels = { role = "front" } }, { name = WEB })
+    local b = helpers.container(c, { Cmd = { "true" } }, { name = DB })
     assert(c:start(a))
     local function ids(list) local t = {} for _, x in ipairs(list) do t[#t + 1] = x.id end return t end
-    assert.same({ a }, ids(assert(dockerpty.select(c, { name = "^dockerpty%-spec%-sel" }))))
-    local both = ids(assert(dockerpty.select(c, { name = "^dockerpty%-spec%-sel", all = true, text = "sel" })))
+    assert.same({ a }, ids(assert(dockerpty.select(c, { name = SEL }))))
+    local both = ids(assert(dockerpty.select(c, { name = SEL, all = true, text = "sel" })))
     table.sort(both)
     local want = { a, b }
     table.sort(want)
     assert.same(want, both)
-    assert.same({ a }, ids(assert(dockerpty.select(c, { label = "role=front" }))))
-    assert.same({ a }, ids(assert(dockerpty.select(c, { label = "role" }))))
-    assert.same({ b }, ids(assert(dockerpty.select(c, { status = "created", name = "sel%-db" }))))
-    assert.same({ a }, ids(assert(dockerpty.select(c, { image = "busybox", name = "sel%-web" }))))
-    assert.same({ b }, ids(assert(dockerpty.select(c, { text = "seldb", all = true }))))
-    assert.equal(a, dockerpty.resolve(c, "dockerpty-spec-sel-web"))
+    -- others' containers on the engine may have the label too: only this spec's are counted
+    assert.same({ a }, ids(assert(dockerpty.select(c, { label = "role=front", name = SEL }))))
+    assert.same({ a }, ids(assert(dockerpty.select(c, { label = "role", name = SEL }))))
+    assert.same({ b }, ids(assert(dockerpty.select(c, { status = "created", name = run_p .. "%-sel%-db" }))))
+    assert.same({ a }, ids(assert(dockerpty.select(c, { image = "busybox", name = run_p .. "%-sel%-web" }))))
+    assert.same({ b }, ids(assert(dockerpty.select(c, { text = "seldb", all = true, name = SEL }))))
+    local none, err, code = dockerpty.select(c, { status = "bogus" })
+    assert.same({ nil, "Invalid filter 'status=bogus'", 400 }, { none, err, code })
+    assert.equal(a, dockerpty.resolve(c, WEB))
     assert.equal(a, dockerpty.resolve(c, a))
   end)
 end)

@@ -1,4 +1,18 @@
 -- What the specs share: the engine they run against, the TLS material, clean-up, subprocesses.
+--
+-- What a spec creates on the engine carries this run's label, and clean-up removes only that,
+-- so two runs sharing an engine (and other people's containers on it) leave each other alone:
+--   helpers.run_id        this run's id: DOCKERPTY_SPEC_RUN (scripts/test sets one for both
+--                         Luas), else one made by this process
+--   helpers.label         the label key, "dockerpty.spec.<run_id>", given with any value:
+--                         helpers.container adds it, `-l helpers.label` and
+--                         `labels = {[helpers.label] = ""}` put it on what the command and
+--                         dockerpty.open make
+--   helpers.run_filter()  the engine filter for this run's containers: {label = {helpers.label}}
+--   helpers.ours(c)       this run's containers, stopped ones too (GET /containers/json)
+--   helpers.cleanup(c)    removes them
+--   helpers.run_env       {DOCKERPTY_SPEC_RUN = run_id}: the programs run_lua, pty_run and
+--                         dockerpty start get it, so that a child's helpers agree
 local dockerpty = require "dockerpty"
 
 local M = {}
@@ -6,8 +20,23 @@ local M = {}
 M.state = os.getenv("DOCKERPTY_STATE") or "/var/lib/dockerpty-test"
 M.tls = M.state .. "/tls"
 M.tls_host = "tcp://127.0.0.1:2376"
-M.label = "dockerpty.spec"
 M.lua = os.getenv("LUA") or "lua5.4"
+
+-- A run id from the kernel's random uuid: unique across processes started in the same second.
+local function new_run_id()
+  local f = io.open("/proc/sys/kernel/random/uuid")
+  local uuid = f and f:read("*l")
+  if f then f:close() end
+  return (uuid and uuid:gsub("-", ""):sub(1, 12)) or ("%d%05d"):format(os.time(), math.random(99999))
+end
+
+M.run_id = os.getenv("DOCKERPTY_SPEC_RUN") or new_run_id()
+M.label = "dockerpty.spec." .. M.run_id
+M.run_env = { DOCKERPTY_SPEC_RUN = M.run_id }
+
+function M.run_filter()
+  return { label = { M.label } }
+end
 
 -- A client for the test engine; an engine that does not answer fails the spec, loudly.
 function M.engine(opts)
@@ -30,10 +59,14 @@ function M.container(c, body, opts)
   return r.Id
 end
 
--- Removes every container the specs created.
+-- This run's containers, stopped ones too.
+function M.ours(c)
+  return assert(c:containers { all = true, filters = M.run_filter() })
+end
+
+-- Removes every container this run created, and nothing else.
 function M.cleanup(c)
-  local list = assert(c:containers { all = true, filters = { label = { M.label } } })
-  for _, ct in ipairs(list) do
+  for _, ct in ipairs(M.ours(c)) do
     c:remove_container(ct.Id, { force = true })
   end
 end
@@ -82,7 +115,7 @@ end
 -- Runs a Lua chunk in a fresh interpreter with env (a table; false unsets a variable) set,
 -- from the checkout, with the built core on its path. Returns its output and exit status.
 function M.run_lua(code, env)
-  local parts = { "env" }
+  local parts = { "env", "DOCKERPTY_SPEC_RUN=" .. M.run_id }
   for k, v in pairs(env or {}) do
     if v == false then
       parts[#parts + 1] = "-u " .. k
@@ -155,7 +188,7 @@ end
 function M.pty_run(cmd, opts)
   opts = opts or {}
   local testpty = require "testpty"
-  local argv = { "env", "TERM=xterm" }
+  local argv = { "env", "TERM=xterm", "DOCKERPTY_SPEC_RUN=" .. M.run_id }
   for k, v in pairs(opts.env or {}) do argv[#argv + 1] = k .. "=" .. v end
   for _, a in ipairs(cmd) do argv[#argv + 1] = a end
   local p = testpty.spawn(argv, opts.rows or 24, opts.cols or 80)
@@ -165,6 +198,14 @@ end
 -- Runs a Lua chunk in a new pseudo-terminal, from the checkout, with the built core on its path.
 function M.pty_lua(code, opts)
   return M.pty_run({ M.lua, "-e", M.prelude .. code }, opts)
+end
+
+-- A file's whole contents.
+function M.read_file(name)
+  local f = assert(io.open(name, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
 end
 
 -- The md5 of a file's bytes, in hex.
@@ -178,7 +219,7 @@ end
 -- Runs bin/dockerpty with args (no terminal) and returns stdout, stderr, exit status.
 function M.dockerpty(args, opts)
   opts = opts or {}
-  local parts = { "env" }
+  local parts = { "env", "DOCKERPTY_SPEC_RUN=" .. M.run_id }
   for k, v in pairs(opts.env or {}) do parts[#parts + 1] = k .. "=" .. shell_quote(v) end
   parts[#parts + 1] = M.lua
   parts[#parts + 1] = "bin/dockerpty"

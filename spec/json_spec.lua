@@ -1,4 +1,4 @@
--- JSON through cJSON: the Lua shapes it gives and takes, its limits, and a fuzzer.
+-- JSON: the Lua shapes it gives and takes, its limits, what a document may cost, and a fuzzer.
 local dockerpty = require "dockerpty"
 local json = dockerpty.json
 
@@ -89,6 +89,66 @@ describe("json.decode", function()
 
   it("raises on a wrong argument type", function()
     assert.has_error(function() json.decode({}) end)
+  end)
+
+  it("refuses raw control characters and lone surrogates in strings, and keeps \\u0000", function()
+    assert.equal("invalid JSON at byte 3", select(2, json.decode('"a\nb"')))
+    assert.equal("invalid JSON at byte 2", select(2, json.decode('"\\udc00"')))
+    assert.equal("invalid JSON at byte 2", select(2, json.decode('"\\ud800x"')))
+    assert.equal("a\0b", json.decode('"a\\u0000b"'))
+    assert.equal("invalid JSON at byte 2", select(2, json.decode("01")))
+    assert.is_nil(json.decode("0x10"))
+    assert.is_nil(json.decode("1."))
+  end)
+end)
+
+describe("json.decode's memory", function()
+  local MIB = 1024 * 1024
+  -- [x,x,...] of about size bytes
+  local function doc(item, size)
+    return "[" .. (item .. ","):rep(math.floor(size / (#item + 1)) - 1) .. item .. "]"
+  end
+  -- What the Lua heap grew by while decoding, with the collector stopped so that garbage left
+  -- by a refused document still counts: the most the decode held at once.
+  local function decode_cost(text)
+    collectgarbage()
+    collectgarbage("stop")
+    local before = collectgarbage("count")
+    local v, err = json.decode(text)
+    local grew = (collectgarbage("count") - before) * 1024
+    v = v and #v -- luacheck: ignore 311
+    collectgarbage("restart")
+    collectgarbage()
+    return v, err, grew
+  end
+
+  it("refuses a document whose values would take many times its size", function()
+    -- tables cost some 20 times their text everywhere, [0,0,...] 8 times on 5.4 (4 under LuaJIT)
+    for _, item in ipairs { "{}", "[]", "0", "true", "null" } do
+      local text = doc(item, 32 * MIB)
+      local v, err, grew = decode_cost(text)
+      if item == "{}" or item == "[]" or (item == "0" and math.type) then
+        assert.is_nil(v, item)
+        assert.matches("^JSON too large: its values would take more than 19%d MiB$", err)
+      end
+      assert.is_true(grew < 12 * #text, ("%s: %.0f MiB"):format(item, grew / MIB))
+    end
+  end)
+
+  it("decodes an engine's answer of the same size, and small documents of any shape", function()
+    local container = '{"Id":"%064d","Names":["/web-%d"],"Image":"busybox","Command":"sleep 600",'
+      .. '"Created":1700000000,"Ports":[],"Labels":{"app":"demo"},"State":"running","Mounts":[]}'
+    local block = {}
+    for i = 1, 1000 do block[i] = container:format(i, i) end
+    local text = doc(table.concat(block, ","), 32 * MIB)
+    local v, err, grew = decode_cost(text)
+    assert(v, err)
+    assert.is_true(v > 30000)
+    assert.is_true(grew < 6 * #text)
+    for _, item in ipairs { "0", "{}", "[]", "true", "null" } do
+      local small = json.decode(doc(item, 256 * 1024))
+      assert.is_true(#small > 50000)
+    end
   end)
 end)
 

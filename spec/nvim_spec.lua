@@ -17,8 +17,22 @@ describe("the Neovim plugin #engine #nvim", function()
     local plain = helpers.container(c, { OpenStdin = true, StdinOnce = true, Cmd = { "sh", "-c",
       "trap 'echo got-INT; i=1' INT; while true; do i=; if read l; then echo got:$l; elif [ -z \"$i\" ]; then break; fi; done; echo bye" } })
     assert(c:start(plain))
-    local out, status = sh(("DOCKERPTY_NVIM_RESULT=%s DOCKERPTY_NVIM_PLAIN=%s timeout 120 nvim --headless -u NONE -i NONE "
-      .. "--cmd 'set rtp^=.' -c 'luafile spec/nvim/scenario.lua' </dev/null"):format(result, plain))
+    local idle_name = "dockerpty-spec-idle-" .. helpers.run_id
+    local idle = helpers.container(c, { Cmd = { "sh" }, Tty = true, OpenStdin = true }, { name = idle_name })
+    assert(c:start(idle))
+    local gone_name = "dockerpty-spec-gone-" .. helpers.run_id
+    local gone = helpers.container(c, { Cmd = { "true" } }, { name = gone_name })
+    local images = require "images"
+    images.check()
+    local pull_ref = images.copy(images.plain, "dockerpty/blob", "nvim")
+    local newline_name = "dockerpty-spec-newline-" .. helpers.run_id
+    helpers.container(c, { Cmd = { "sh", "-c", "echo a\necho b" } }, { name = newline_name })
+    require("dockerpty.core").sleep(0.5) -- the idle shell's prompt is out before anyone attaches
+    local out, status = sh(("DOCKERPTY_NVIM_RESULT=%s DOCKERPTY_NVIM_PLAIN=%s DOCKERPTY_NVIM_LABEL=%s "
+      .. "DOCKERPTY_NVIM_IDLE=%s DOCKERPTY_NVIM_IDLE_NAME=%s DOCKERPTY_NVIM_GONE_NAME=%s DOCKERPTY_NVIM_NEWLINE_NAME=%s DOCKERPTY_NVIM_PULL=%s "
+      .. "timeout 180 nvim --headless -u NONE -i NONE "
+      .. "--cmd 'set rtp^=.' -c 'luafile spec/nvim/scenario.lua' </dev/null"):format(result, plain, helpers.label,
+      idle, idle_name, gone_name, newline_name, pull_ref))
     local f = assert(io.open(result))
     local r = {}
     for k, v in f:read("*a"):gmatch("([%w_]+)=([^\n]*)") do r[k] = v end
@@ -36,6 +50,33 @@ describe("the Neovim plugin #engine #nvim", function()
     assert.equal("0", r.squeezed_height)
     assert.equal("none", r.squeezed_errmsg)
     assert.equal("3", r.exit_code)
+    assert.equal("ok", r.ended_notice)
+    assert.equal("ok", r.detached) -- named, though the user never typed a name
+    assert.equal("ok", r.quoted)
+    assert.equal("ok", r.no_tty)
+    assert.equal("ok", r.bad_flag)
+    assert.equal("ok", r.picked)
+    assert.equal("ok", r.idle_prompt)
+    assert.equal(idle_name, r.complete_container)
+    assert.equal("", r.complete_command)
+    assert.equal("busybox:latest", r.complete_image)
+    assert.equal("", r.complete_flag_value)
+    assert.equal("", r.complete_after_image)
+    assert.matches("^CONTAINER ID   IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$", r.ps_header)
+    assert.equal("ok", r.ps_lists_idle)
+    assert.equal("ok", r.ps_reused)
+    assert.equal("ok", r.ps_removed)
+    assert.equal("ok", r.ps_attached)
+    assert.equal("ok", r.ps_closed)
+    assert.equal("ok", r.ps_bad_flag)
+    assert.equal("ok", r.ps_newline)
+    assert.equal("ok", r.ps_refused)
+    assert.equal("ok", r.pull_shown) -- the command returned with the pull under way
+    assert.equal("ok", r.pulled_shell)
+    images.cleanup(c)
+    local removed, _, rcode = c:inspect_container(gone)
+    assert.is_nil(removed)
+    assert.equal(404, rcode)
     assert.equal("abc|got:abc", r.plain_lines) -- no staircase, the edit made here
     assert.equal("abc|got:abc|zz^C|got-INT", r.plain_interrupted) -- the line dropped, SIGINT sent
     assert.equal("ok", r.plain)
@@ -47,8 +88,14 @@ describe("the Neovim plugin #engine #nvim", function()
     end
     local kept = assert(c:inspect_container(r.container3))
     assert.is_true(kept.State.Running)
-    c:remove_container(r.container3, { force = true })
-    c:remove_container(plain, { force = true })
+    -- the --rm runs that exited are gone too: this run has only what it made and the detached one
+    local left = {}
+    for _, x in ipairs(helpers.ours(c)) do left[x.Id] = true end
+    for _, x in ipairs(helpers.ours(c)) do
+      if x.Names[1] == "/" .. newline_name then left[x.Id] = nil end
+    end
+    assert.same({ [plain] = true, [idle] = true, [r.container3] = true }, left)
+    helpers.cleanup(c)
     c:close()
   end)
 
@@ -89,7 +136,7 @@ describe("the Neovim plugin #engine #nvim", function()
 
   it("refuses to :DockerAttach a stopped container, as docker attach does, and leaves it stopped", function()
     local c = helpers.engine()
-    local name = "dockerpty-spec-stopped-" .. os.time()
+    local name = "dockerpty-spec-stopped-" .. helpers.run_id
     local id = helpers.container(c, { Cmd = { "sh" }, Tty = true, OpenStdin = true }, { name = name })
     local out, status = sh(("timeout 60 nvim --headless -u NONE -i NONE --cmd 'set rtp^=.' "
       .. "-c 'runtime plugin/dockerpty.lua' -c 'DockerAttach %s' "
@@ -109,7 +156,7 @@ describe("the Neovim plugin #engine #nvim", function()
     local c = helpers.engine()
     local id = helpers.container(c, { Cmd = { "sh" }, Tty = true, OpenStdin = true })
     assert(c:start(id))
-    local before = #assert(c:containers { all = true })
+    local before = #helpers.ours(c)
     local file = os.tmpname()
     local script = os.tmpname()
     local f = assert(io.open(script, "w"))
@@ -119,12 +166,12 @@ describe("the Neovim plugin #engine #nvim", function()
       local function cmd(c) local ok, e = pcall(vim.cmd, c); if not ok then say("error", e) end end
       vim.cmd("runtime plugin/dockerpty.lua")
       vim.cmd("edit %s")
-      cmd("DockerRun dockerpty-no-such-image")
+      cmd("DockerRun --pull=never dockerpty-no-such-image")
       say("after-run", vim.fn.expand("%%:p"))
       -- a buffer that cannot be left: the session is closed again, in one line
       vim.cmd("set nohidden")
       vim.fn.setline(1, "changed")
-      cmd("DockerRun busybox")
+      cmd("DockerRun -l %s busybox")
       say("after-nohidden", vim.fn.expand("%%:p"))
       vim.cmd("set hidden")
       vim.cmd("DockerExec %s")
@@ -133,7 +180,7 @@ describe("the Neovim plugin #engine #nvim", function()
         if vim.bo[b].buftype == "terminal" then say("term", vim.api.nvim_buf_get_name(b)) end
       end
       vim.cmd("qa!")
-    ]]):format(file, id, id))
+    ]]):format(file, helpers.label, id, id))
     f:close()
     local out, status = sh(("timeout 60 nvim --headless -u NONE -i NONE --cmd 'set rtp^=.' "
       .. "-c 'luafile %s' </dev/null"):format(script))
@@ -149,7 +196,7 @@ describe("the Neovim plugin #engine #nvim", function()
     for name in out:gmatch("\nterm=([^\n]*)") do names[#names + 1] = name end
     assert.equal(2, #names, out)
     assert.are_not.equal(names[1], names[2])
-    assert.equal(before, #assert(c:containers { all = true })) -- nothing made is left
+    assert.equal(before, #helpers.ours(c)) -- nothing made is left
     c:remove_container(id, { force = true })
     c:close()
   end)
@@ -159,8 +206,8 @@ describe("the Neovim plugin #engine #nvim", function()
     local id = helpers.container(c, { Cmd = { "sh" }, Tty = true, OpenStdin = true })
     assert(c:start(id))
     local out, status = sh(("timeout 60 nvim --headless -u NONE -i NONE --cmd 'set rtp^=.' "
-      .. "-c 'runtime plugin/dockerpty.lua' -c 'DockerAttach %s' -c 'DockerExec %s' -c 'DockerRun busybox' "
-      .. "-c 'lua io.stdout:write(\"\\nrun=\", vim.b.dockerpty_container, \"\\n\")' -c 'qa!' </dev/null"):format(id, id))
+      .. "-c 'runtime plugin/dockerpty.lua' -c 'DockerAttach %s' -c 'DockerExec %s' -c 'DockerRun --rm -l %s busybox' "
+      .. "-c 'lua io.stdout:write(\"\\nrun=\", vim.b.dockerpty_container, \"\\n\")' -c 'qa!' </dev/null"):format(id, id, helpers.label))
     assert.equal(0, status, out) -- libuv aborted the exit while a poll handle watched a closed fd
     local run = assert(out:match("\nrun=(%x+)\n"), out)
     local gone, _, code = c:inspect_container(run)
@@ -169,6 +216,92 @@ describe("the Neovim plugin #engine #nvim", function()
     assert.is_true(assert(c:inspect_container(id)).State.Running)
     c:remove_container(id, { force = true })
     c:close()
+  end)
+
+  it("works where vim.loop is gone and vim.uv is its name, as in newer Neovim", function()
+    local c = helpers.engine()
+    local id = helpers.container(c, { Cmd = { "sh" }, Tty = true, OpenStdin = true })
+    assert(c:start(id))
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write(([[
+      vim.uv, vim.loop = vim.loop, nil
+      vim.cmd("runtime plugin/dockerpty.lua")
+      vim.cmd("DockerExec %s sh -c 'echo uv-$((40+2)); sleep 5'")
+      local buf = vim.api.nvim_get_current_buf()
+      local seen = vim.wait(10000, function()
+        return table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n"):find("uv%%-42") ~= nil
+      end, 20)
+      io.stdout:write("\nseen=", tostring(seen), "\n")
+      vim.cmd("qa!")
+    ]]):format(id))
+    f:close()
+    local out, status = sh(("timeout 60 nvim --headless -u NONE -i NONE --cmd 'set rtp^=.' -c 'luafile %s' </dev/null")
+      :format(script))
+    os.remove(script)
+    assert.equal(0, status, out)
+    assert.matches("\nseen=true\n", out)
+    helpers.cleanup(c)
+    c:close()
+  end)
+
+  it("opens a gateway's terminal with :DockerConnect as :DockerExec opens a local one", function()
+    local c = helpers.engine()
+    local id = helpers.container(c, { Cmd = { "sleep", "600" } })
+    assert(c:start(id))
+    local token = "nvim-spec-token-" .. helpers.run_id
+    local token_file, log, result = os.tmpname(), os.tmpname(), os.tmpname()
+    local f = assert(io.open(token_file, "w"))
+    f:write(token, "\n")
+    f:close()
+    -- spec/support/mini_gateway.lua, as spec/connect_spec.lua starts it: its first line is its URL
+    local q = helpers.shell_quote
+    local p = assert(io.popen(("exec %s -e %s spec/support/mini_gateway.lua %s >%s 2>&1 & echo $!"):format(
+      helpers.lua, q(helpers.prelude), q(token), q(log))))
+    local pid = p:read("*l")
+    p:close()
+    local base
+    for _ = 1, 200 do
+      base = helpers.read_file(log):match("^listening (%S+)")
+      if base then break end
+      require("dockerpty.core").sleep(0.025)
+    end
+    local ok, err = pcall(function()
+      assert(base, "the gateway did not start: " .. helpers.read_file(log))
+      -- a port just closed refuses
+      local l = assert(require("dockerpty.core").listen("127.0.0.1:0"))
+      local refused = ("ws://%s/api/exec/%s?cmd=sh&tty=1"):format(l:address(), id)
+      l:close()
+      local out, status = sh(("DOCKERPTY_NVIM_RESULT=%s DOCKERPTY_NVIM_URL=%s DOCKERPTY_NVIM_TOKEN=%s "
+        .. "DOCKERPTY_NVIM_TOKEN_FILE=%s DOCKERPTY_NVIM_REFUSED=%s DOCKERPTY_TOKEN= "
+        .. "timeout 120 nvim --headless -u NONE -i NONE --cmd 'set rtp^=.' -c 'luafile spec/nvim/connect.lua' </dev/null")
+        :format(q(result), q(("%s/api/exec/%s?cmd=sh&tty=1"):format(base, id)), q(token), q(token_file), q(refused)))
+      local r = {}
+      for k, v in helpers.read_file(result):gmatch("([%w_]+)=([^\n]*)") do r[k] = v end
+      assert.equal(0, status, out .. helpers.read_file(result))
+      assert.equal("ok", r.result)
+      assert.equal('dockerpty: "DockerConnect" requires exactly 1 argument: a ws:// or wss:// URL', r.no_url)
+      assert.matches("^dockerpty: cannot connect to ws://127%.0%.0%.1:%d+/[^|]*: Connection refused$", r.refused)
+      assert.matches("^dockerpty: [^|]*401[^|]*$", r.wrong_token)
+      assert.equal("ok", r.still_first)
+      assert.matches("^ws://127%.0%.0%.1:%d+/api/exec/", r.name)
+      assert.equal("ok", r.typed)
+      assert.equal(r.size_window, r.size_container)
+      assert.equal(r.resized_window, r.resized_container)
+      assert.are_not.equal(r.size_window, r.resized_window)
+      assert.equal("5", r.exit_code)
+      assert.equal("ok", r.ended_notice)
+      assert.equal("ok", r.detached)
+      assert.equal("ok", r.prompted)
+      assert.equal("ok", r.history_clean)
+      assert.equal("ok", r.messages_clean)
+      assert.is_nil(out:find(token, 1, true), out)
+    end)
+    os.execute("kill " .. pid)
+    for _, name in ipairs { token_file, log, result } do os.remove(name) end
+    helpers.cleanup(c)
+    c:close()
+    assert(ok, err)
   end)
 
   it("answers :checkhealth dockerpty with the engine and its API version", function()

@@ -27,12 +27,7 @@ local function tmpfile()
   return name
 end
 
-local function read_file(name)
-  local f = assert(io.open(name, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read_file = helpers.read_file
 
 for _, ep in ipairs(endpoints) do
   describe("a tty session over the " .. ep.name .. " #engine", function()
@@ -506,6 +501,50 @@ describe("sessions #engine", function()
     assert.has_error(function() dockerpty.start("not a client", id) end)
     code, err, kind = dockerpty.start(c, id, { keys = { ["ctrl-a"] = 5 } })
     assert.same({ nil, 'key binding "ctrl-a": "detach" or a function expected', "config" }, { code, err, kind })
+  end)
+end)
+
+describe("exec_command with capture #engine", function()
+  local c, id
+
+  setup(function()
+    c = helpers.engine()
+    id = helpers.container(c, { Cmd = { "sleep", "300" } })
+    assert(c:start(id))
+  end)
+  teardown(function()
+    if c then helpers.cleanup(c); c:close() end
+  end)
+
+  it("returns code, stdout and stderr apart, with no terminal involved", function()
+    assert.same({ 3, "to out\n", "to err\n" },
+      { dockerpty.exec_command(c, id, "sh -c 'echo to out; echo to err >&2; exit 3'", { capture = true }) })
+    assert.same({ 0, "x=1 /etc 5\n", "" }, { dockerpty.exec_command(c, id, { "sh", "-c", "echo $X $(pwd) $(id -u)" },
+      { capture = true, env = { "X=x=1" }, workdir = "/etc", user = "5" }) })
+    -- output larger than a frame, whole and in order, both streams at once
+    local code, out, err = dockerpty.exec_command(c, id,
+      "sh -c 'seq 1 100000; seq 1 50000 >&2'", { capture = true })
+    assert.equal(0, code)
+    local want = {}
+    for i = 1, 100000 do want[i] = i end
+    assert.equal(table.concat(want, "\n", 1, 100000) .. "\n", out)
+    assert.equal(table.concat(want, "\n", 1, 50000) .. "\n", err)
+    -- with a tty, one stream, as a terminal shows it
+    assert.same({ 0, "a\r\nb\r\n", "" }, { dockerpty.exec_command(c, id, "sh -c 'echo a; echo b >&2'",
+      { capture = true, tty = true }) })
+    -- its input is not ours: nothing reads stdin here
+    assert.same({ 0, "0\n", "" }, { dockerpty.exec_command(c, id, "wc -c", { capture = true }) })
+    -- a command that cannot run: the engine's word and its exit status, as docker exec gives them
+    code, out = dockerpty.exec_command(c, id, "no-such-command", { capture = true })
+    assert.equal(126, code)
+    assert.matches("no%-such%-command", out)
+  end)
+
+  it("says what went wrong as nil, message, code", function()
+    assert.same({ nil, "No such container: dockerpty-no-such-container", 404 },
+      { dockerpty.exec_command(c, "dockerpty-no-such-container", "true", { capture = true }) })
+    assert.has_error(function() dockerpty.exec_command(c, id, "true", { capture = "yes" }) end,
+      "bad argument #4 to 'exec_command' (capture: a boolean expected)")
   end)
 end)
 

@@ -7,11 +7,14 @@ local function sh(cmd)
 end
 
 describe("scripts/engine #engine", function()
-  it("is harmless to run again while the engine runs", function()
+  it("is harmless to run again while the engine runs, and says in a line what it checked", function()
     local out, status = sh("scripts/engine")
     assert.equal(0, status, out)
-    assert.equal("", out)
-    helpers.engine():close()
+    local c = helpers.engine()
+    local api = assert(c:version()).ApiVersion
+    c:close()
+    assert.equal(("scripts/engine: engine up at unix:///var/run/docker.sock and tcp://127.0.0.1:2376 (TLS), "
+      .. "API %s, image busybox:latest\n"):format(api), out)
   end)
 
   it("has built the busybox image locally, with a shell", function()
@@ -21,26 +24,37 @@ describe("scripts/engine #engine", function()
     c:close()
   end)
 
-  -- Killing the engine leaves state that its next start cleans up, a fraction of a second per
-  -- container made since it last started, so this runs once, near the end of a pass.
+  -- Killed and restarted on an engine of its own (scripts/engine --root), never on the one
+  -- other people's containers run on.
   it("comes back after the engine was killed under a session, which ends at once #restart", function()
-    -- whatever happens, the engine is back for the specs that follow
-    finally(function() helpers.execute("scripts/engine >/dev/null 2>&1") end)
-    local c = helpers.engine()
+    local root = os.tmpname()
+    os.remove(root)
+    local engine = "scripts/engine --root " .. root
+    -- a container on the shared engine, as someone else's: it must still run at the end
+    local shared = helpers.engine()
+    local bystander = helpers.container(shared, { Cmd = { "sleep", "300" } })
+    assert(shared:start(bystander))
+    finally(function()
+      sh(engine .. " stop")
+      sh("rm -rf " .. root)
+      shared:remove_container(bystander, { force = true })
+      shared:close()
+    end)
+    local out, status = sh(engine)
+    assert.equal(0, status, out)
+    local host = "unix://" .. root .. "/docker.sock"
+    local c = helpers.engine { host = host }
     local id = helpers.container(c, { Cmd = { "sh" }, Tty = true, OpenStdin = true, StopTimeout = 1 })
     c:close()
     local t = helpers.pty_lua(([[
       local dockerpty = require "dockerpty"
-      local core = require "dockerpty.core"
       local c = assert(dockerpty.client())
       local code, err, kind = dockerpty.start(c, %q)
       io.stdout:write("\r\nRESULT:", tostring(code), ":", tostring(err), ":", tostring(kind), "\r\n")
-    ]]):format(id))
+    ]]):format(id), { env = { DOCKER_HOST = host } })
     local before = t:settings()
     t:expect("# ")
-    local f = assert(io.open(helpers.state .. "/dockerd.pid"))
-    local pid = assert(tonumber(f:read("*a")))
-    f:close()
+    local pid = assert(tonumber(helpers.read_file(root .. "/dockerd.pid")))
     local core = require "dockerpty.core"
     local t0 = core.monotime()
     assert(helpers.execute("kill -9 " .. pid))
@@ -50,23 +64,26 @@ describe("scripts/engine #engine", function()
     assert.equal(before, t:settings())
     t:close()
     assert.is_true(took < 2, ("the session took %.1f s to end"):format(took))
-    assert.matches("^nil:.*unix:///var/run/docker%.sock.*:transport$", result)
+    assert.is_truthy(result:find("^nil:.*" .. host:gsub("%p", "%%%0") .. ".*:transport$"), result)
     assert.not_matches("traceback", result)
 
-    local out, status = sh("scripts/engine")
+    out, status = sh(engine)
     assert.equal(0, status, out)
-    c = helpers.engine()
+    assert.not_equal(pid, tonumber(helpers.read_file(root .. "/dockerd.pid")))
+    c = helpers.engine { host = host }
     local again = helpers.container(c, { Cmd = { "sh", "-c", "echo back; exit 4" } })
     local tmp = os.tmpname()
     local fo = assert(io.open(tmp, "wb"))
     assert.equal(4, require("dockerpty").start(c, again, { stdout = fo }))
     fo:close()
-    local fi = assert(io.open(tmp, "rb"))
-    assert.equal("back\n", fi:read("*a"))
-    fi:close()
+    assert.equal("back\n", helpers.read_file(tmp))
     os.remove(tmp)
-    helpers.cleanup(c)
     c:close()
+    assert.matches(("\nscripts/engine: engine up at %s, API 1%%.%%d+, image busybox:latest\n$"):format(host:gsub("%p", "%%%0")), out)
+    out, status = sh(engine .. " stop")
+    assert.equal(0, status, out)
+    assert.same({ "", 1 }, { sh("grep -F " .. root .. " /proc/mounts") })
+    assert.is_true(assert(shared:inspect_container(bystander)).State.Running)
   end)
 
   it("prints the variables for the TLS endpoint", function()
@@ -74,6 +91,66 @@ describe("scripts/engine #engine", function()
     assert.equal(0, status)
     assert.equal(("export DOCKER_HOST=tcp://127.0.0.1:2376 DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=%s/client\n")
       :format(helpers.tls), out)
+  end)
+end)
+
+describe("make's package sets", function()
+  -- What each target would install on a machine with nothing, as a user who may not install:
+  -- scripts/deps then names what is missing and stops.
+  local function wanted(target)
+    local fake = os.tmpname()
+    os.remove(fake)
+    finally(function() sh("rm -rf " .. fake) end)
+    assert.equal(0, select(2, sh(("mkdir -m 755 %s && printf '#!/bin/sh\nexit 1\n' >%s/dpkg-query && chmod 755 %s/dpkg-query")
+      :format(fake, fake, fake))))
+    local out, status = sh(("setpriv --reuid=65534 --regid=65534 --clear-groups env PATH=%s:$PATH "
+      .. "make -s --no-print-directory %s"):format(fake, target))
+    assert.equal(2, status, out)
+    local list = assert(out:match("scripts/deps: missing packages: ([^\n(]+) %(run as root"), out)
+    local set = {}
+    for p in list:gmatch("%S+") do set[p] = true end
+    return set
+  end
+
+  it("build and run with the compilers, Lua and the engine's packages, no test tools", function()
+    for _, target in ipairs { "deps", "run", "unit", "test", "lint", "valgrind" } do
+      local set = wanted(target)
+      for _, p in ipairs { "build-essential", "liblua5.4-dev", "libluajit-5.1-dev", "libcjson-dev", "docker.io", "busybox-static" } do
+        assert.is_true(set[p], target .. " needs " .. p)
+      end
+      local testing = target == "test" or target == "lint" or target == "valgrind"
+      for _, p in ipairs { "valgrind", "clang-tidy", "asciinema", "neovim", "cppcheck", "lua-check" } do
+        assert.equal(testing or nil, set[p], target .. " and " .. p)
+      end
+      assert.equal(target ~= "deps" and target ~= "run" or nil, set["lua-busted"], target .. " and busted")
+    end
+  end)
+end)
+
+describe("a spec run #engine", function()
+  it("removes its own containers and leaves another run's alone", function()
+    local c = helpers.engine()
+    local mine = helpers.container(c, { Cmd = { "true" } })
+    -- another run's helpers, in a process of its own, as a second `make test` on this engine
+    local out, status = helpers.run_lua([[
+      package.path = "./spec/?.lua;" .. package.path
+      local helpers = require "helpers"
+      local c = helpers.engine()
+      io.write(helpers.label, " ", helpers.container(c, { Cmd = { "true" } }))
+    ]], { DOCKERPTY_SPEC_RUN = helpers.run_id .. "-other" })
+    assert.equal(0, status, out)
+    local other_label, theirs = out:match("^(%S+) (%x+)$")
+    assert.is_truthy(theirs, out)
+    finally(function() c:remove_container(theirs, { force = true }); c:close() end)
+    assert.not_equal(helpers.label, other_label)
+    local ours = {}
+    for _, ct in ipairs(helpers.ours(c)) do ours[ct.Id] = true end
+    assert.is_true(ours[mine])
+    assert.is_nil(ours[theirs])
+    helpers.cleanup(c)
+    assert.same({}, helpers.ours(c))
+    assert.is_falsy(c:inspect_container(mine))
+    assert.truthy(c:inspect_container(theirs))
   end)
 end)
 
@@ -133,16 +210,18 @@ end)
 describe("make run #engine", function()
   it("opens a shell in a container that is removed when it exits", function()
     local c = helpers.engine()
-    local before = #assert(c:containers { all = true })
     local t = helpers.pty_run({ "make", "-s", "--no-print-directory", "run" })
     t:expect("# ", 120)
-    t:send("echo in-make-run-$((1+2))\r")
-    t:expect("in%-make%-run%-3")
+    -- the container's hostname is its short ID: that container, not a count of the engine's
+    t:send("echo in-make-run-$((1+2)) $(hostname)\r")
+    local id = t:expect("in%-make%-run%-3 (%x+)")
+    assert(c:inspect_container(id))
     t:send("exit\r")
     assert.same({ "exit", 0 }, { t:wait(60) })
     t:close()
     require("dockerpty.core").sleep(0.3)
-    assert.equal(before, #assert(c:containers { all = true }))
+    local gone, _, code = c:inspect_container(id)
+    assert.same({ nil, 404 }, { gone, code })
     c:close()
   end)
 end)

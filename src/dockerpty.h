@@ -1,4 +1,7 @@
-/* What the core's files share: each area's open function and the JSON bridge. */
+/*
+ * What the engine's areas share with each other: the transport, the hijacked stream, the
+ * terminal's signals. Each area's open function is in areas.h, the helpers in auxiliar.h.
+ */
 #ifndef DOCKERPTY_H
 #define DOCKERPTY_H
 
@@ -6,29 +9,14 @@
 
 #include <curl/curl.h>
 
+#include "areas.h"
+#include "auxiliar.h"
 #include "compat.h"
 
 #define DP_VERSION "0.1.0"
 
 /* Deepest nesting of arrays and objects accepted in either direction. */
 #define DP_JSON_MAX_DEPTH 200
-
-/* Each adds its functions to the module table on top of the stack. */
-void dp_json_open(lua_State *L);
-void dp_http_open(lua_State *L);
-void dp_parsers_open(lua_State *L);
-void dp_stream_open(lua_State *L);
-void dp_term_open(lua_State *L);
-void dp_pump_open(lua_State *L);
-
-/* Registers the metatable NAME: the metamethods META (NULL for none), METHODS as __index. */
-void dp_new_class(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *methods);
-
-/* Integer argument ARG in [lo, hi], else an error naming it: no silent narrowing to int. */
-int dp_check_int(lua_State *L, int arg, lua_Integer lo, lua_Integer hi);
-int dp_opt_int(lua_State *L, int arg, int dflt, lua_Integer lo, lua_Integer hi);
-/* A timeout argument in milliseconds: -1 (the default) waits for ever. */
-#define dp_opt_timeout_ms(L, arg) dp_opt_int((L), (arg), -1, -1, INT_MAX)
 
 /* http.c: the engine transport, and new connections like its own for hijacked streams. */
 typedef struct dp_transport dp_transport;
@@ -39,6 +27,7 @@ int dp_transport_failure(lua_State *L, const dp_transport *t, CURL *c, CURLcode 
 const char *dp_transport_endpoint(const dp_transport *t);
 const char *dp_transport_authority(const dp_transport *t);
 int dp_transport_is_tls(const dp_transport *t);
+long dp_transport_timeout_ms(const dp_transport *t);
 
 /* stream.c: a hijacked connection. Reads and writes return a count, or one of these. */
 #define DP_AGAIN (-1)
@@ -54,10 +43,21 @@ const char *dp_stream_error(const dp_stream *s);
 /* term.c: the self-pipe that signal handlers write signal numbers to (-1 when off). */
 int dp_signal_fd(void);
 
+/*
+ * term.c: a blocking call that a signal must be able to end (a request to an engine that
+ * never answers). Between begin and end, a signal that would end the process makes
+ * dp_interrupted true; outside a session SIGINT, SIGTERM and SIGHUP are caught for the
+ * while and raised again by end, to their own dispositions, once the call has given up.
+ */
+typedef struct {
+	long seen; /* interrupts counted when it began */
+	int guarded;
+} dp_interruptible;
+void dp_interruptible_begin(dp_interruptible *g);
+int dp_interrupted(const dp_interruptible *g);
+void dp_interruptible_end(dp_interruptible *g);
+
 /* term.c: /dev/null on each of 0, 1 and 2 that is closed, so that no socket takes its number. */
 void dp_std_fds_guard(void);
-
-/* Waits for events on fd for up to timeout_ms (-1: no limit), through EINTR; poll's result. */
-int dp_wait_fd(int fd, short events, int timeout_ms);
 
 #endif

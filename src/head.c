@@ -72,3 +72,32 @@ long dp_head_parse(const char *buf, size_t len, dp_head *h)
 	}
 	return (long)end;
 }
+
+int dp_head_field(const char *data, size_t len, size_t *pos, dp_field *f)
+{
+	size_t i = *pos;
+	while (i < len) {
+		size_t end = i, colon, vstart, vend;
+		while (end < len && data[end] != '\n')
+			end++;
+		for (colon = i; colon < end && data[colon] != ':'; colon++)
+			;
+		*pos = end < len ? end + 1 : len;
+		if (colon < end && colon > i && !(end - i >= 5 && memcmp(data + i, "HTTP/", 5) == 0)) {
+			vstart = colon + 1;
+			vend = end;
+			while (vstart < vend && (data[vstart] == ' ' || data[vstart] == '\t'))
+				vstart++;
+			while (vend > vstart && (data[vend - 1] == '\r' || data[vend - 1] == ' ' ||
+						 data[vend - 1] == '\t'))
+				vend--;
+			f->name = data + i;
+			f->name_len = colon - i;
+			f->value = data + vstart;
+			f->value_len = vend - vstart;
+			return 1;
+		}
+		i = *pos;
+	}
+	return 0;
+}

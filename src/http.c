@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "dockerpty.h"
+#include "proto.h"
 
 #define TRANSPORT "dockerpty.Transport"
 #define HEAD_MAX ((size_t)64 * 1024)
@@ -165,6 +166,29 @@ static char *dup_or_raise(lua_State *L, const char *s)
 	return d;
 }
 
+/* A transfer gives up once a signal that would end the process has come (libcurl calls
+ * this about once a second while it waits, and as bytes move). */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return ud && dp_interrupted(ud);
+}
+
+/* Runs the transfer on c, which a signal can end: CURLE_ABORTED_BY_CALLBACK then. The
+ * caller ends g once it has pushed its results, which raises any signal caught meanwhile. */
+static CURLcode perform(CURL *c, dp_interruptible *g)
+{
+	CURLcode rc;
+	dp_interruptible_begin(g);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, g);
+	rc = curl_easy_perform(c);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, NULL);
+	if (rc == CURLE_OK && dp_interrupted(g))
+		rc = CURLE_ABORTED_BY_CALLBACK; /* came at the very end: still an interrupt */
+	return rc;
+}
+
 /* A handle with every setting of t but the per-request ones; errors land in errbuf. */
 static CURL *new_handle(transport *t, char *errbuf)
 {
@@ -173,6 +197,9 @@ static CURL *new_handle(transport *t, char *errbuf)
 		return NULL;
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, NULL);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "dockerpty/" DP_VERSION);
@@ -244,7 +271,6 @@ static int t_new(lua_State *L)
 	if (!c)
 		return luaL_error(L, "cannot create a libcurl handle");
 	t->curl = c;
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, t->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
@@ -281,7 +307,10 @@ int dp_transport_failure(lua_State *L, const transport *t, CURL *c, CURLcode rc,
 
 	curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
 	lua_pushnil(L);
-	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		lua_pushfstring(L, "request to %s interrupted by a signal", t->endpoint);
+		lua_pushliteral(L, "interrupted");
+	} else if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
 		lua_pushfstring(L, "cannot connect to %s: %s", t->endpoint,
 				os_errno ? strerror((int)os_errno) : why);
 		lua_pushliteral(L, "connect");
@@ -339,6 +368,7 @@ dp_transport *dp_check_transport(lua_State *L, int idx)
 CURL *dp_transport_connect(lua_State *L, dp_transport *t, char *errbuf)
 {
 	CURLcode rc;
+	dp_interruptible g;
 	CURL *c = new_handle(t, errbuf);
 
 	if (!c) {
@@ -348,12 +378,14 @@ CURL *dp_transport_connect(lua_State *L, dp_transport *t, char *errbuf)
 	errbuf[0] = '\0';
 	curl_easy_setopt(c, CURLOPT_URL, t->base);
 	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
-	rc = curl_easy_perform(c);
+	rc = perform(c, &g);
 	if (rc != CURLE_OK) {
 		dp_transport_failure(L, t, c, rc, errbuf);
 		curl_easy_cleanup(c);
+		dp_interruptible_end(&g);
 		return NULL;
 	}
+	dp_interruptible_end(&g);
 	return c;
 }
 
@@ -369,6 +401,12 @@ const char *dp_transport_authority(const dp_transport *t)
 	return p ? p + 3 : t->base;
 }
 
+/* The transport's deadline for a whole request, in ms; 0 for none. */
+long dp_transport_timeout_ms(const dp_transport *t)
+{
+	return t->timeout_ms;
+}
+
 int dp_transport_is_tls(const dp_transport *t)
 {
 	return t->tls;
@@ -377,47 +415,35 @@ int dp_transport_is_tls(const dp_transport *t)
 /* Pushes the response head's fields as a table, names in lower case, repeats joined by ", ". */
 static void push_headers(lua_State *L, const buffer *h)
 {
-	size_t i = 0;
+	size_t pos = 0;
+	dp_field f;
 
 	lua_newtable(L);
-	while (i < h->len) {
-		size_t end = i, colon, vstart, vend;
-		while (end < h->len && h->data[end] != '\n')
-			end++;
-		for (colon = i; colon < end && h->data[colon] != ':'; colon++)
-			;
-		if (colon < end && colon > i && memcmp(h->data + i, "HTTP/", 5) != 0) {
-			luaL_Buffer name;
-			size_t k;
-			vstart = colon + 1;
-			vend = end;
-			while (vstart < vend && (h->data[vstart] == ' ' || h->data[vstart] == '\t'))
-				vstart++;
-			while (vend > vstart && isspace((unsigned char)h->data[vend - 1]))
-				vend--;
-			luaL_buffinit(L, &name);
-			for (k = i; k < colon; k++)
-				luaL_addchar(&name, (char)tolower((unsigned char)h->data[k]));
-			luaL_pushresult(&name);
-			lua_pushvalue(L, -1);
-			lua_rawget(L, -3);
-			if (lua_isnil(L, -1)) {
-				lua_pop(L, 1);
-				lua_pushlstring(L, h->data + vstart, vend - vstart);
-			} else {
-				lua_pushliteral(L, ", ");
-				lua_pushlstring(L, h->data + vstart, vend - vstart);
-				lua_concat(L, 3);
-			}
-			lua_rawset(L, -3);
+	while (h->data && dp_head_field(h->data, h->len, &pos, &f)) {
+		luaL_Buffer name;
+		size_t k;
+		luaL_buffinit(L, &name);
+		for (k = 0; k < f.name_len; k++)
+			luaL_addchar(&name, (char)tolower((unsigned char)f.name[k]));
+		luaL_pushresult(&name);
+		lua_pushvalue(L, -1);
+		lua_rawget(L, -3);
+		if (lua_isnil(L, -1)) {
+			lua_pop(L, 1);
+			lua_pushlstring(L, f.value, f.value_len);
+		} else {
+			lua_pushliteral(L, ", ");
+			lua_pushlstring(L, f.value, f.value_len);
+			lua_concat(L, 3);
 		}
-		i = end + 1;
+		lua_rawset(L, -3);
 	}
 }
 
 /*
- * t:request(method, target, [body, [content_type]]) -> status, body, headers
- *                                                   | nil, message, code
+ * t:request(method, target, [body, [content_type, [timeout]]]) -> status, body, headers
+ *                                                              | nil, message, code
+ * timeout in seconds for this request alone (0: none), else the transport's.
  */
 static int t_request(lua_State *L)
 {
@@ -427,12 +453,16 @@ static int t_request(lua_State *L)
 	size_t body_len = 0;
 	const char *body = luaL_optlstring(L, 4, NULL, &body_len);
 	const char *content_type = luaL_optstring(L, 5, "application/json");
+	lua_Number timeout = luaL_optnumber(L, 6, -1);
+	long timeout_ms = timeout >= 0 ? (long)(timeout * 1000) : -1;
 	struct curl_slist *headers = NULL, *h;
 	const char *url;
 	long status = 0, connects = 0;
 	CURLcode rc;
+	dp_interruptible g;
 	CURL *c = t->curl;
 
+	luaL_argcheck(L, timeout < 0 || timeout <= SECONDS_MAX, 6, "out of range");
 	luaL_argcheck(L, target[0] == '/', 3, "must start with '/'");
 	url = lua_pushfstring(L, "%s%s", t->base, target);
 	lua_pushfstring(L, "Content-Type: %s", content_type);
@@ -467,13 +497,18 @@ static int t_request(lua_State *L)
 	t->err[0] = '\0';
 	buffer_reset(&t->head);
 	buffer_reset(&t->body);
-	rc = curl_easy_perform(c);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms >= 0 ? timeout_ms : t->timeout_ms);
+	rc = perform(c, &g);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(headers);
 	curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
 	t->connects += connects;
-	if (rc != CURLE_OK)
-		return push_failure(L, t, rc);
+	if (rc != CURLE_OK) {
+		int n = push_failure(L, t, rc);
+		dp_interruptible_end(&g);
+		return n;
+	}
+	dp_interruptible_end(&g);
 
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	lua_pushinteger(L, status);

@@ -1,4 +1,6 @@
-/* JSON between Lua values and text through cJSON, with the null sentinel and array marker. */
+/* JSON between Lua values and text, with the null sentinel and array marker: decoded straight
+ * into Lua values within a memory budget, encoded through cJSON. */
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +14,7 @@
 #define ARRAY_KEY "dockerpty.array"
 #define BOX_NAME "dockerpty.JSONBox"
 
-/* Owns what cJSON allocated while Lua may raise: freed by close or, on an error, by __gc. */
+/* Owns what cJSON allocated while encoding, as Lua may raise: freed by close or, on an error, by __gc. */
 typedef struct {
 	cJSON *tree;
 	char *text;
@@ -57,7 +59,7 @@ static int is_null(lua_State *L, int idx)
 
 /*
  * True when arrays and objects nest deeper than max anywhere in s; strings are skipped.
- * Pure, so it runs before cJSON and turns a hostile document into a clear error.
+ * Pure, so it runs before the decoder and turns a hostile document into a clear error.
  */
 int dp_json_too_deep(const char *s, size_t n, int max)
 {
@@ -95,50 +97,330 @@ static void push_number(lua_State *L, double d)
 	lua_pushnumber(L, d);
 }
 
-static void push_json(lua_State *L, const cJSON *v, int depth)
-{
-	const cJSON *c;
-	int i = 0;
+/*
+ * The decoder builds Lua values straight from the text, with no tree in between, and
+ * watches Lua's heap as it goes: the values of a document may take at most
+ * DECODE_FACTOR times its length (and DECODE_FLOOR in any case), so that a cap on an
+ * answer's size is a cap on the memory it costs. Docker's own answers take about 3 times
+ * their text; [0,0,...] or [{},{},...] would take 8 to 20 times.
+ */
+#define DECODE_FACTOR 6
+#define DECODE_FLOOR ((size_t)16 << 20)
+#define DECODE_CHECK_EVERY 256
 
-	if (depth > DP_JSON_MAX_DEPTH)
-		luaL_error(L, "JSON nested deeper than %d levels", DP_JSON_MAX_DEPTH);
-	luaL_checkstack(L, 3, "JSON too deep");
-	switch (v->type & 0xFF) {
-	case cJSON_False: lua_pushboolean(L, 0); break;
-	case cJSON_True: lua_pushboolean(L, 1); break;
-	case cJSON_Number: push_number(L, v->valuedouble); break;
-	case cJSON_String: lua_pushstring(L, v->valuestring); break;
-	case cJSON_Array:
-		lua_newtable(L);
-		for (c = v->child; c; c = c->next) {
-			push_json(L, c, depth + 1);
-			lua_rawseti(L, -2, ++i);
-		}
-		lua_getfield(L, LUA_REGISTRYINDEX, ARRAY_KEY);
-		lua_setmetatable(L, -2);
-		break;
-	case cJSON_Object:
-		lua_newtable(L);
-		for (c = v->child; c; c = c->next) {
-			lua_pushstring(L, c->string);
-			push_json(L, c, depth + 1);
-			lua_rawset(L, -3);
-		}
-		break;
-	default: push_null(L); break;
+typedef struct {
+	lua_State *L;
+	const char *s, *p, *end;
+	const char *bad; /* where the text went wrong, or NULL */
+	const char *why; /* the message for bad, or NULL for "at byte N" */
+	char msg[80];
+	size_t heap0_kb, budget_kb;
+	unsigned values;
+} reader;
+
+static int fail(reader *r, const char *at, const char *why)
+{
+	if (!r->bad) {
+		r->bad = at;
+		r->why = why;
+	}
+	return 0;
+}
+
+static size_t heap_kb(lua_State *L)
+{
+	return (size_t)lua_gc(L, LUA_GCCOUNT, 0);
+}
+
+/* Whether the values so far still fit in the budget; looked at every few values, as it costs a call. */
+static int within_budget(reader *r)
+{
+	size_t now;
+	if (++r->values % DECODE_CHECK_EVERY)
+		return 1;
+	now = heap_kb(r->L);
+	if (now <= r->heap0_kb || now - r->heap0_kb <= r->budget_kb)
+		return 1;
+	snprintf(r->msg, sizeof r->msg, "JSON too large: its values would take more than %zu MiB",
+		 r->budget_kb / 1024);
+	return fail(r, r->p, r->msg);
+}
+
+static void skip_space(reader *r)
+{
+	while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
+		r->p++;
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+	unsigned v = 0;
+	int i;
+	for (i = 0; i < 4; i++) {
+		char c = p[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return 0;
+	}
+	*out = v;
+	return 1;
+}
+
+static void add_utf8(luaL_Buffer *b, unsigned cp)
+{
+	if (cp < 0x80) {
+		luaL_addchar(b, (char)cp);
+	} else if (cp < 0x800) {
+		luaL_addchar(b, (char)(0xC0 | (cp >> 6)));
+		luaL_addchar(b, (char)(0x80 | (cp & 0x3F)));
+	} else if (cp < 0x10000) {
+		luaL_addchar(b, (char)(0xE0 | (cp >> 12)));
+		luaL_addchar(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
+		luaL_addchar(b, (char)(0x80 | (cp & 0x3F)));
+	} else {
+		luaL_addchar(b, (char)(0xF0 | (cp >> 18)));
+		luaL_addchar(b, (char)(0x80 | ((cp >> 12) & 0x3F)));
+		luaL_addchar(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
+		luaL_addchar(b, (char)(0x80 | (cp & 0x3F)));
 	}
 }
 
-/* Whether every number in the tree is finite: 1e999 parses, but as no number Lua or JSON can hold. */
-static int numbers_finite(const cJSON *v)
+/* A string at r->p (its opening quote) pushed as a Lua string; bytes are kept as they are, \u0000 too. */
+static int read_string(reader *r)
 {
-	const cJSON *c;
-	if (cJSON_IsNumber(v))
-		return isfinite(v->valuedouble);
-	for (c = v->child; c; c = c->next)
-		if (!numbers_finite(c))
-			return 0;
+	const char *p = r->p + 1, *start = p;
+	luaL_Buffer b;
+
+	/* most strings have no escape: one copy, straight from the text */
+	while (p < r->end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+		p++;
+	if (p < r->end && *p == '"') {
+		lua_pushlstring(r->L, start, (size_t)(p - start));
+		r->p = p + 1;
+		return 1;
+	}
+	luaL_buffinit(r->L, &b);
+	luaL_addlstring(&b, start, (size_t)(p - start));
+	while (p < r->end && *p != '"') {
+		unsigned cp, lo;
+		if ((unsigned char)*p < 0x20)
+			return fail(r, p, NULL); /* control characters must be escaped */
+		if (*p != '\\') {
+			const char *run = p;
+			while (p < r->end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+				p++;
+			luaL_addlstring(&b, run, (size_t)(p - run));
+			continue;
+		}
+		if (r->end - p < 2)
+			return fail(r, r->end, NULL);
+		switch (p[1]) {
+		case '"': luaL_addchar(&b, '"'); break;
+		case '\\': luaL_addchar(&b, '\\'); break;
+		case '/': luaL_addchar(&b, '/'); break;
+		case 'b': luaL_addchar(&b, '\b'); break;
+		case 'f': luaL_addchar(&b, '\f'); break;
+		case 'n': luaL_addchar(&b, '\n'); break;
+		case 'r': luaL_addchar(&b, '\r'); break;
+		case 't': luaL_addchar(&b, '\t'); break;
+		case 'u':
+			if (r->end - p < 6 || !hex4(p + 2, &cp))
+				return fail(r, p, NULL);
+			if (cp >= 0xDC00 && cp <= 0xDFFF)
+				return fail(r, p, NULL); /* a low surrogate alone */
+			if (cp >= 0xD800 && cp <= 0xDBFF) {
+				if (r->end - p < 12 || p[6] != '\\' || p[7] != 'u' || !hex4(p + 8, &lo) ||
+				    lo < 0xDC00 || lo > 0xDFFF)
+					return fail(r, p, NULL);
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+				p += 6;
+			}
+			add_utf8(&b, cp);
+			p += 4;
+			break;
+		default: return fail(r, p, NULL);
+		}
+		p += 2;
+	}
+	if (p >= r->end)
+		return fail(r, r->end, NULL);
+	luaL_pushresult(&b);
+	r->p = p + 1;
 	return 1;
+}
+
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* A number, as RFC 8259 writes them; on 5.4 whole numbers that fit come back as integers. */
+static int read_number(reader *r)
+{
+	const char *p = r->p, *start = p;
+	int whole = 1;
+	double d;
+
+	if (p < r->end && *p == '-')
+		p++;
+	if (p < r->end && *p == '0')
+		p++;
+	else if (p < r->end && is_digit(*p))
+		while (p < r->end && is_digit(*p))
+			p++;
+	else
+		return fail(r, p, NULL);
+	if (p < r->end && *p == '.') {
+		whole = 0;
+		if (++p >= r->end || !is_digit(*p))
+			return fail(r, p, NULL);
+		while (p < r->end && is_digit(*p))
+			p++;
+	}
+	if (p < r->end && (*p == 'e' || *p == 'E')) {
+		whole = 0;
+		if (++p < r->end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= r->end || !is_digit(*p))
+			return fail(r, p, NULL);
+		while (p < r->end && is_digit(*p))
+			p++;
+	}
+	r->p = p;
+#if LUA_VERSION_NUM >= 503
+	/* digits alone, up to 18 of them: exact, where a double would round past 2^53 */
+	if (whole && p - start - (*start == '-') <= 18) {
+		const char *q = start + (*start == '-');
+		lua_Integer v = 0;
+		for (; q < p; q++)
+			v = v * 10 + (*q - '0');
+		lua_pushinteger(r->L, *start == '-' ? -v : v);
+		return 1;
+	}
+#else
+	(void)whole;
+#endif
+	{
+		/* strtod wants the token alone, with the locale's decimal point */
+		char buf[64], *text = buf, *dot;
+		size_t n = (size_t)(p - start);
+		if (n >= sizeof buf && !(text = malloc(n + 1)))
+			return fail(r, start, "invalid JSON: out of memory");
+		memcpy(text, start, n);
+		text[n] = '\0';
+		if ((dot = strchr(text, '.')))
+			*dot = localeconv()->decimal_point[0];
+		d = strtod(text, NULL);
+		if (text != buf)
+			free(text);
+	}
+	if (!isfinite(d))
+		return fail(r, start, "invalid JSON: a number out of range");
+	push_number(r->L, d);
+	return 1;
+}
+
+static int read_value(reader *r, int depth);
+
+static int read_array(reader *r, int depth)
+{
+	lua_Integer i = 0;
+
+	r->p++;
+	lua_newtable(r->L);
+	lua_getfield(r->L, LUA_REGISTRYINDEX, ARRAY_KEY);
+	lua_setmetatable(r->L, -2);
+	skip_space(r);
+	if (r->p < r->end && *r->p == ']') {
+		r->p++;
+		return 1;
+	}
+	for (;;) {
+		if (!read_value(r, depth + 1))
+			return 0;
+		lua_rawseti(r->L, -2, ++i);
+		skip_space(r);
+		if (r->p < r->end && *r->p == ',') {
+			r->p++;
+			continue;
+		}
+		if (r->p < r->end && *r->p == ']') {
+			r->p++;
+			return 1;
+		}
+		return fail(r, r->p, NULL);
+	}
+}
+
+static int read_object(reader *r, int depth)
+{
+	r->p++;
+	lua_newtable(r->L);
+	skip_space(r);
+	if (r->p < r->end && *r->p == '}') {
+		r->p++;
+		return 1;
+	}
+	for (;;) {
+		if (r->p >= r->end || *r->p != '"')
+			return fail(r, r->p, NULL);
+		if (!read_string(r))
+			return 0;
+		skip_space(r);
+		if (r->p >= r->end || *r->p != ':')
+			return fail(r, r->p, NULL);
+		r->p++;
+		if (!read_value(r, depth + 1))
+			return 0;
+		lua_rawset(r->L, -3); /* a repeated key: the last one stands */
+		skip_space(r);
+		if (r->p < r->end && *r->p == ',') {
+			r->p++;
+			skip_space(r);
+			continue;
+		}
+		if (r->p < r->end && *r->p == '}') {
+			r->p++;
+			return 1;
+		}
+		return fail(r, r->p, NULL);
+	}
+}
+
+static int read_word(reader *r, const char *word, size_t n)
+{
+	if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n) != 0)
+		return fail(r, r->p, NULL);
+	r->p += n;
+	return 1;
+}
+
+/* One value pushed on the stack, or 0 with r->bad set; whatever it left on the stack is dropped by the caller. */
+static int read_value(reader *r, int depth)
+{
+	if (depth > DP_JSON_MAX_DEPTH)
+		return fail(r, r->p, "invalid JSON: nested deeper than 200 levels");
+	luaL_checkstack(r->L, 4, "JSON too deep");
+	if (!within_budget(r))
+		return 0;
+	skip_space(r);
+	if (r->p >= r->end)
+		return fail(r, r->p, NULL);
+	switch (*r->p) {
+	case '{': return read_object(r, depth);
+	case '[': return read_array(r, depth);
+	case '"': return read_string(r);
+	case 't': return read_word(r, "true", 4) && (lua_pushboolean(r->L, 1), 1);
+	case 'f': return read_word(r, "false", 5) && (lua_pushboolean(r->L, 0), 1);
+	case 'n': return read_word(r, "null", 4) && (push_null(r->L), 1);
+	default: return read_number(r);
+	}
 }
 
 /* json_decode(text) -> value | nil, message */
@@ -146,40 +428,46 @@ static int l_decode(lua_State *L)
 {
 	size_t n;
 	const char *s = luaL_checklstring(L, 1, &n);
-	const char *end = NULL;
-	json_box *b;
+	reader r;
+	size_t budget;
 
+	lua_settop(L, 1);
 	if (dp_json_too_deep(s, n, DP_JSON_MAX_DEPTH)) {
 		lua_pushnil(L);
 		lua_pushfstring(L, "invalid JSON: nested deeper than %d levels", DP_JSON_MAX_DEPTH);
 		return 2;
 	}
-	b = box_new(L);
-	b->tree = cJSON_ParseWithLengthOpts(s, n, &end, 0);
-	if (b->tree)
-		while (end < s + n && strchr(" \t\r\n", *end) && *end)
-			end++;
-	if (!b->tree || end != s + n) {
-		size_t at = (b->tree ? end : cJSON_GetErrorPtr()) - s, rest = at;
-		box_free(b);
-		while (rest < n && strchr(" \t\r\n", s[rest]) && s[rest])
+	budget = n > DECODE_FLOOR / DECODE_FACTOR ? n * DECODE_FACTOR : DECODE_FLOOR;
+	r.L = L;
+	r.s = r.p = s;
+	r.end = s + n;
+	r.bad = r.why = NULL;
+	r.heap0_kb = heap_kb(L);
+	r.budget_kb = budget / 1024;
+	r.values = 0;
+	if (read_value(&r, 1)) {
+		skip_space(&r);
+		if (r.p == r.end)
+			return 1;
+		fail(&r, r.p, NULL);
+	}
+	lua_settop(L, 1);
+	lua_pushnil(L);
+	if (r.why) {
+		lua_pushstring(L, r.why);
+	} else {
+		const char *rest = r.bad;
+		while (rest < r.end && (*rest == ' ' || *rest == '\t' || *rest == '\n' || *rest == '\r'))
 			rest++;
-		lua_pushnil(L);
-		if (rest >= n)
+		if (rest >= r.end) {
 			lua_pushliteral(L, "invalid JSON: unexpected end of input");
-		else
-			lua_pushfstring(L, "invalid JSON at byte %d", (int)at + 1);
-		return 2;
+		} else {
+			char msg[64];
+			snprintf(msg, sizeof msg, "invalid JSON at byte %zu", (size_t)(r.bad - s) + 1);
+			lua_pushstring(L, msg);
+		}
 	}
-	if (!numbers_finite(b->tree)) {
-		box_free(b);
-		lua_pushnil(L);
-		lua_pushliteral(L, "invalid JSON: a number out of range");
-		return 2;
-	}
-	push_json(L, b->tree, 1);
-	box_free(b); /* now rather than at the next collection */
-	return 1;
+	return 2;
 }
 
 typedef struct {

@@ -1,6 +1,7 @@
 /*
  * The pure parts: byte parsers with no I/O and no Lua, so they can be tested at every split
- * point and fuzzed. demux.c, keys.c and head.c implement them.
+ * point and fuzzed. demux.c, keys.c and head.c implement them; request.c and handshake.c
+ * the gateway's: request heads, request paths and the WebSocket opening handshake.
  */
 #ifndef DOCKERPTY_PROTO_H
 #define DOCKERPTY_PROTO_H
@@ -70,5 +71,104 @@ typedef struct {
 /* Returns the head's length once buf holds all of it (through the blank line), 0 when more
  * is needed, -1 when it is not an HTTP response head or is longer than DP_HEAD_MAX. */
 long dp_head_parse(const char *buf, size_t len, dp_head *h);
+
+/*
+ * The fields of a response head as libcurl hands it over (status lines, "Name: value"
+ * lines, CRLF or LF). From *pos, finds the next field: returns 1 with the name and the
+ * value (spaces trimmed) pointing into data and *pos past its line, 0 at the end. Lines
+ * that are no field (a status line, a line without ':' or with an empty name) are skipped.
+ */
+typedef struct {
+	const char *name, *value;
+	size_t name_len, value_len;
+} dp_field;
+int dp_head_field(const char *data, size_t len, size_t *pos, dp_field *f);
+
+/*
+ * An HTTP/1.x request head, as a server reads it: fed the bytes so far, again and again as
+ * more arrive, it goes on where it stopped. Strict: origin-form targets only, CRLF line ends,
+ * no obs-fold, no duplicate Host, Content-Length, Transfer-Encoding or both of the last two.
+ */
+enum { DP_REQ_MORE = 0, DP_REQ_DONE = 1, DP_REQ_ERROR = -1 };
+
+typedef struct {
+	size_t name, name_len, value, value_len; /* offsets into the caller's buffer; OWS trimmed */
+} dp_req_field;
+
+typedef struct {
+	/* the caller's bounds (dp_request_init) */
+	size_t max_head, max_target, max_fields;
+	dp_req_field *fields; /* room for max_fields */
+	/* once done: offsets into the caller's buffer, and what the fields said */
+	size_t length; /* of the head, through the blank line */
+	size_t method_len; /* the method starts the buffer */
+	size_t target, target_len;
+	int minor; /* HTTP/1.minor: 0 or 1 */
+	size_t nfields;
+	long long content_length; /* -1 when absent */
+	int chunked;
+	/* on an error: the status to answer with (400, 414, 431, 501, 505) and why */
+	int status;
+	const char *reason;
+	/* where it stopped */
+	size_t pos, mark, vend;
+	int state, host_seen, te_seen;
+} dp_request;
+
+void dp_request_init(dp_request *r, size_t max_head, size_t max_target, dp_req_field *fields,
+		     size_t max_fields);
+/*
+ * buf[0..len) holds every byte of the request so far, those of earlier calls first. Returns
+ * DP_REQ_MORE, DP_REQ_DONE with r->length set (bytes past it are the body's, or the next
+ * protocol's), or DP_REQ_ERROR with r->status and r->reason; then the same again.
+ */
+int dp_request_parse(dp_request *r, const char *buf, size_t len);
+/* 1 for a tchar of RFC 9110, what methods, field names and list tokens are made of. */
+int dp_http_tchar(unsigned char c);
+/* The index of the next field named name (any case) from index from on, or -1. */
+long dp_request_field(const dp_request *r, const char *buf, const char *name, size_t from);
+
+/*
+ * A request target's path (up to any '?') percent-decoded and normalised for a file lookup:
+ * empty and "." segments dropped, a trailing '/' kept. Refuses a ".." segment, an encoded
+ * '/', a backslash, NUL or another control byte, a bad percent-encoding: returns -1 with
+ * *why set. Else 0, with the NUL-terminated path in out (cap >= n + 1 always suffices).
+ */
+int dp_path_clean(const char *target, size_t n, char *out, size_t cap, size_t *out_len,
+		  const char **why);
+
+/* The WebSocket opening handshake (RFC 6455 section 4), both sides. */
+#define DP_WS_KEY_LEN 24    /* base64 of 16 bytes */
+#define DP_WS_ACCEPT_LEN 28 /* base64 of a SHA-1 */
+#define DP_WS_PROTOCOLS_MAX 16
+
+typedef struct {
+	size_t off, len; /* into the caller's buffer */
+} dp_span;
+
+typedef struct {
+	char accept[DP_WS_ACCEPT_LEN + 1]; /* Sec-WebSocket-Accept's value */
+	dp_span protocols[DP_WS_PROTOCOLS_MAX]; /* Sec-WebSocket-Protocol's, in order */
+	size_t nprotocols;
+	int status; /* on a refusal: 400, 405, 426 (answer with Sec-WebSocket-Version: 13) */
+	const char *reason;
+} dp_ws_upgrade;
+
+/* Checks a parsed request (r done over buf) as an upgrade: 0 with u filled, or -1. */
+int dp_ws_server_check(const dp_request *r, const char *buf, dp_ws_upgrade *u);
+/* The accept value for a key: key's bytes as they came, the GUID appended, SHA-1, base64. */
+int dp_ws_accept(const char *key, size_t key_len, char out[DP_WS_ACCEPT_LEN + 1]);
+/* A client's fresh key: 16 random bytes in base64; 0, or -1 when the generator fails. */
+int dp_ws_client_key(char out[DP_WS_KEY_LEN + 1]);
+/* 1 when a server's Sec-WebSocket-Accept (OWS trimmed) answers key, else 0. */
+int dp_ws_client_check(const char *key, const char *accept, size_t accept_len);
+/*
+ * A server's answer to a client's upgrade, its head whole (dp_head_parse's input): 0 when it
+ * is a 101 with Upgrade: websocket, Connection: Upgrade, the accept for key, no extension, and
+ * at most one subprotocol, one of offered (a comma-separated list, NULL for none), its span in
+ * *protocol (len 0 for none). Else -1 with *why.
+ */
+int dp_ws_client_verify(const char *head, size_t len, const char *key, const char *offered,
+			dp_span *protocol, const char **why);
 
 #endif

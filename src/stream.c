@@ -2,11 +2,13 @@
  * Hijacked streams: attach and exec start take over an engine connection with
  * "Upgrade: tcp", then the connection carries the container's bytes both ways.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -31,30 +33,6 @@ struct dp_stream {
 	char *endpoint;
 	char err[CURL_ERROR_SIZE + 128];
 };
-
-int dp_wait_fd(int fd, short events, int timeout_ms)
-{
-	struct pollfd p;
-	struct timespec start, now;
-	int r, left = timeout_ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		p.fd = fd;
-		p.events = events;
-		p.revents = 0;
-		r = poll(&p, 1, left);
-		if (r >= 0 || errno != EINTR)
-			return r;
-		if (timeout_ms >= 0) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			left = timeout_ms - (int)((now.tv_sec - start.tv_sec) * 1000 +
-						  (now.tv_nsec - start.tv_nsec) / 1000000);
-			if (left < 0)
-				left = 0;
-		}
-	}
-}
 
 static void set_error(dp_stream *s, const char *what, CURLcode rc)
 {
@@ -225,9 +203,23 @@ dp_stream *dp_check_stream(lua_State *L, int idx)
 	return s;
 }
 
-/* Reads into buf (capacity cap) until dp_head_parse finds a whole head, or fails. */
-static long read_head(dp_stream *s, char *buf, size_t cap, size_t *len, dp_head *h)
+static long ms_since(const struct timespec *start)
 {
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+#define HEAD_INTERRUPTED (-3)
+
+/* Reads into buf (capacity cap) until dp_head_parse finds a whole head, or fails: within
+ * limit_ms in all, so that an engine cannot trickle it for ever, and at once on a signal
+ * that would end the process (g). */
+static long read_head(dp_stream *s, char *buf, size_t cap, size_t *len, dp_head *h,
+		      long limit_ms, const dp_interruptible *g)
+{
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		long k, head_len = dp_head_parse(buf, *len, h);
 		if (head_len != 0)
@@ -236,11 +228,20 @@ static long read_head(dp_stream *s, char *buf, size_t cap, size_t *len, dp_head 
 			return -1;
 		k = dp_stream_read(s, buf + *len, cap - *len);
 		if (k == DP_AGAIN) {
-			int r = dp_wait_fd(s->fd, POLLIN, HANDSHAKE_TIMEOUT_MS);
+			struct pollfd p = {.fd = s->fd, .events = POLLIN};
+			long left = limit_ms - ms_since(&start);
+			int r = left > 0 ? poll(&p, 1, (int)left) : 0;
+			if (dp_interrupted(g)) {
+				snprintf(s->err, sizeof s->err, "waiting for %s interrupted by a signal",
+					 s->endpoint);
+				return HEAD_INTERRUPTED;
+			}
+			if (r < 0 && errno == EINTR)
+				continue;
 			if (r <= 0) {
 				if (r == 0)
-					snprintf(s->err, sizeof s->err, "%s did not answer within %d s",
-						 s->endpoint, HANDSHAKE_TIMEOUT_MS / 1000);
+					snprintf(s->err, sizeof s->err, "%s did not answer within %g s",
+						 s->endpoint, (double)limit_ms / 1000);
 				else
 					snprintf(s->err, sizeof s->err, "cannot wait for %s: %s", s->endpoint,
 						 strerror(errno));
@@ -277,8 +278,44 @@ static void read_error_body(dp_stream *s, luaL_Buffer *b, size_t have, long long
 	}
 }
 
+/* "Name: value\r\n" for each pair of the table at idx, left on the stack. A name is an
+ * HTTP token and a value has no control byte, so that no header can end the head or start
+ * another. */
+static const char *header_lines(lua_State *L, int idx, int *chunked)
+{
+	int n = 0;
+	luaL_checktype(L, idx, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		size_t nlen, vlen, i;
+		const char *name, *value;
+		if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+			luaL_error(L, "hijack: headers must map names to strings");
+		name = lua_tolstring(L, -2, &nlen);
+		value = lua_tolstring(L, -1, &vlen);
+		if (nlen == 0)
+			luaL_error(L, "hijack: an empty header name");
+		for (i = 0; i < nlen; i++)
+			if (!isalnum((unsigned char)name[i]) &&
+			    (name[i] == '\0' || !strchr("!#$%&'*+-.^_`|~", name[i])))
+				luaL_error(L, "hijack: header name \"%s\" is not an HTTP token", name);
+		for (i = 0; i < vlen; i++)
+			if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
+				luaL_error(L, "hijack: the value of header %s has a control character", name);
+		if (strcasecmp(name, "Transfer-Encoding") == 0)
+			*chunked = 1;
+		luaL_checkstack(L, 3, "too many headers");
+		lua_pushfstring(L, "%s: %s\r\n", name, value);
+		lua_insert(L, -3); /* below the key and value: the key stays on top for lua_next */
+		lua_pop(L, 1);
+		n++;
+	}
+	lua_concat(L, n);
+	return lua_tostring(L, -1);
+}
+
 /*
- * hijack(transport, target, [body, [content_type, [upgrade, [defer]]]])
+ * hijack(transport, target, [body, [content_type, [upgrade, [defer, [method, [headers]]]]]])
  *   -> stream, {status=, content_type=}
  *    | nil, message, code                  (the connection failed)
  *    | nil, body, status, content_type     (the engine refused: an HTTP error answer)
@@ -286,6 +323,10 @@ static void read_error_body(dp_stream *s, luaL_Buffer *b, size_t have, long long
  * stream: how a wait is registered now and its result read later. With defer too it returns
  * once the request is sent, {} for the head, and the stream's bytes are the whole answer,
  * head included: a request, such as a start, whose answer is read while other work goes on.
+ * method is POST unless told: a GET without upgrade streams an answer, such as followed logs.
+ * headers: {name = value} sent too (X-Registry-Auth). With a Transfer-Encoding among them the
+ * request is HTTP/1.1 with no Content-Length: a body the caller writes in chunks (a build's
+ * context), its answer chunked too.
  */
 static int l_hijack(lua_State *L)
 {
@@ -296,15 +337,28 @@ static int l_hijack(lua_State *L)
 	const char *ctype = luaL_optstring(L, 4, body ? "application/json" : "text/plain");
 	int upgrade = lua_isnoneornil(L, 5) || lua_toboolean(L, 5);
 	int defer = !upgrade && lua_toboolean(L, 6);
+	const char *method = luaL_optstring(L, 7, "POST");
+	const char *extra = ""; /* header lines from the table at 8, checked */
+	int chunked = 0;
+	char length[32];
 	const char *req;
 	size_t req_len;
 	char *buf;
-	long head_len;
+	long head_len, limit_ms;
 	dp_head h;
+	dp_interruptible g;
 	dp_stream *s;
 
 	luaL_argcheck(L, target[0] == '/', 2, "must start with '/'");
 	luaL_argcheck(L, body_len <= INT_MAX, 3, "larger than 2 GiB");
+	if (!lua_isnoneornil(L, 8))
+		extra = header_lines(L, 8, &chunked);
+	/* a body sent in chunks needs HTTP/1.1: Go's server ignores Transfer-Encoding in 1.0 */
+	luaL_argcheck(L, !chunked || (!body && !upgrade), 8, "Transfer-Encoding is for a body written later");
+	if (chunked)
+		length[0] = '\0';
+	else
+		snprintf(length, sizeof length, "Content-Length: %d\r\n", (int)body_len);
 	s = lua_newuserdatauv(L, sizeof *s, 0);
 	memset(s, 0, sizeof *s);
 	s->fd = CURL_SOCKET_BAD;
@@ -321,10 +375,11 @@ static int l_hijack(lua_State *L)
 	curl_easy_setopt(s->curl, CURLOPT_BUFFERSIZE, (long)READ_MAX);
 
 	lua_pushfstring(L,
-			"POST %s HTTP/1.%s\r\nHost: %s\r\nUser-Agent: dockerpty/" DP_VERSION "\r\n"
-			"%sContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
-			target, upgrade ? "1" : "0", dp_transport_authority(t),
-			upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "", ctype, (int)body_len);
+			"%s %s HTTP/1.%s\r\nHost: %s\r\nUser-Agent: dockerpty/" DP_VERSION "\r\n"
+			"%s%sContent-Type: %s\r\n%s\r\n",
+			method, target, upgrade || chunked ? "1" : "0", dp_transport_authority(t),
+			upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : chunked ? "Connection: close\r\n" : "",
+			extra, ctype, length);
 	req = lua_tolstring(L, -1, &req_len);
 	if (write_all(s, req, req_len, HANDSHAKE_TIMEOUT_MS) != 0 ||
 	    (body_len && write_all(s, body, body_len, HANDSHAKE_TIMEOUT_MS) != 0)) {
@@ -344,7 +399,12 @@ static int l_hijack(lua_State *L)
 	if (!buf)
 		return luaL_error(L, "out of memory");
 	s->early = buf; /* the stream owns it now (early_len 0): freed with it, whatever raises */
-	head_len = read_head(s, buf, DP_HEAD_MAX + 4096, &len, &h);
+	dp_interruptible_begin(&g);
+	limit_ms = dp_transport_timeout_ms(t); /* the client's timeout, if shorter */
+	if (limit_ms <= 0 || limit_ms > HANDSHAKE_TIMEOUT_MS)
+		limit_ms = HANDSHAKE_TIMEOUT_MS;
+	head_len = read_head(s, buf, DP_HEAD_MAX + 4096, &len, &h, limit_ms, &g);
+	dp_interruptible_end(&g); /* a signal caught meanwhile does what it would have done */
 	if (head_len < 0) {
 		lua_pushnil(L);
 		if (head_len == -1)
@@ -352,7 +412,10 @@ static int l_hijack(lua_State *L)
 		else
 			lua_pushstring(L, s->err);
 		stream_release(s);
-		lua_pushliteral(L, "transport");
+		if (head_len == HEAD_INTERRUPTED)
+			lua_pushliteral(L, "interrupted");
+		else
+			lua_pushliteral(L, "transport");
 		return 3;
 	}
 	if (!(h.status == 200 || (upgrade && h.status == 101))) {
@@ -408,9 +471,36 @@ static int s_read(lua_State *L)
 	if (max > LUA_READ_MAX)
 		max = LUA_READ_MAX;
 	k = dp_stream_read(s, p, (size_t)max);
-	/* "Again" from the transport means TLS holds nothing either: poll can be trusted. */
-	while (k == DP_AGAIN && timeout != 0 && dp_wait_fd(s->fd, POLLIN, timeout) > 0)
-		k = dp_stream_read(s, p, (size_t)max);
+	if (k == DP_AGAIN && timeout != 0) {
+		/* a wait a signal can end, as a request's can: a registry that stalls a pull */
+		dp_interruptible g;
+		struct timespec start;
+		int interrupted = 0;
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		dp_interruptible_begin(&g);
+		/* "Again" from the transport means TLS holds nothing either: poll can be trusted. */
+		while (k == DP_AGAIN) {
+			struct pollfd pf = {.fd = s->fd, .events = POLLIN};
+			long left = timeout < 0 ? -1 : timeout - ms_since(&start);
+			int r = left == 0 ? 0 : poll(&pf, 1, left < 0 ? -1 : (int)left);
+			if (dp_interrupted(&g)) {
+				interrupted = 1;
+				break;
+			}
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			k = dp_stream_read(s, p, (size_t)max);
+		}
+		dp_interruptible_end(&g);
+		if (interrupted) {
+			lua_pushnil(L);
+			lua_pushfstring(L, "reading from %s interrupted by a signal", s->endpoint);
+			lua_pushliteral(L, "interrupted");
+			return 3;
+		}
+	}
 	if (k == DP_FAIL)
 		return push_stream_error(L, s);
 	if (k == DP_AGAIN) {

@@ -41,15 +41,82 @@ static volatile sig_atomic_t resumes; /* SIGCONTs caught: whether a stop was res
 /* where the crash handler runs when the stack itself overflowed, unless the process has one */
 static char alt_stack[64 * 1024];
 
+/* Signals that would end the process, counted as they come (dp_interrupted). */
+static volatile sig_atomic_t interrupts;
+/* Outside a session, the signals an interruptible call catches for its while. */
+static const int guarded[] = {SIGINT, SIGTERM, SIGHUP};
+#define NGUARDED (sizeof guarded / sizeof guarded[0])
+static struct sigaction guard_old[NGUARDED];
+static volatile sig_atomic_t guard_caught; /* the first one caught meanwhile, or 0 */
+static int guard_depth;
+
 int dp_signal_fd(void)
 {
 	return signals_on ? sig_pipe[0] : -1;
+}
+
+static int ends_process(int sig)
+{
+	return sig != SIGWINCH && sig != SIGCONT && sig != SIGTSTP;
+}
+
+static void on_guarded(int sig)
+{
+	if (!guard_caught)
+		guard_caught = sig;
+	interrupts++;
+}
+
+void dp_interruptible_begin(dp_interruptible *g)
+{
+	g->seen = interrupts;
+	g->guarded = 0;
+	if (signals_on)
+		return; /* the session's handlers count them, and the pump acts on them */
+	if (guard_depth++ == 0) {
+		struct sigaction sa;
+		size_t i;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_guarded;
+		sigemptyset(&sa.sa_mask);
+		guard_caught = 0;
+		for (i = 0; i < NGUARDED; i++) {
+			sigaction(guarded[i], NULL, &guard_old[i]);
+			if (guard_old[i].sa_handler != SIG_IGN) /* nohup's stays ignored */
+				sigaction(guarded[i], &sa, NULL);
+		}
+	}
+	g->guarded = 1;
+}
+
+int dp_interrupted(const dp_interruptible *g)
+{
+	return interrupts != g->seen;
+}
+
+void dp_interruptible_end(dp_interruptible *g)
+{
+	if (!g->guarded)
+		return;
+	g->guarded = 0;
+	if (--guard_depth == 0) {
+		size_t i;
+		int sig;
+		for (i = 0; i < NGUARDED; i++)
+			sigaction(guarded[i], &guard_old[i], NULL);
+		sig = guard_caught;
+		guard_caught = 0;
+		if (sig)
+			raise(sig); /* what it would have done, now that the call has given up */
+	}
 }
 
 static void on_signal(int sig)
 {
 	int saved = errno;
 	unsigned char b = (unsigned char)sig;
+	if (ends_process(sig))
+		interrupts++;
 	if (sig == SIGCONT)
 		resumes++;
 	/* a resize and a resume leave the terminal as it is: Lua takes it from there */
@@ -192,6 +259,48 @@ static int l_raise(lua_State *L)
 		if (signals_on && caught[i] == sig)
 			sigaction(sig, &old_actions[i], NULL);
 	raise(sig);
+	return 0;
+}
+
+/*
+ * kill(pid, signo [, group]) -> true | nil, message: signo to the process, or with group to
+ * the process group it leads when it leads one (a terminal's hangup reaches the whole
+ * foreground job). A process that is gone already is not an error: false.
+ */
+static int l_kill(lua_State *L)
+{
+	lua_Integer pid = luaL_checkinteger(L, 1);
+	int sig = dp_check_int(L, 2, 0, 64);
+	int group = lua_toboolean(L, 3);
+	pid_t target;
+	luaL_argcheck(L, pid > 1 && pid <= INT_MAX, 1, "a process id above 1 expected");
+	target = (pid_t)pid;
+	if (group && getpgid(target) == target)
+		target = -target;
+	if (kill(target, sig) == 0) {
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	if (errno == ESRCH) {
+		lua_pushboolean(L, 0);
+		return 1;
+	}
+	lua_pushnil(L);
+	lua_pushfstring(L, "cannot signal process %d: %s", (int)pid, strerror(errno));
+	return 2;
+}
+
+/* default_signal(signo): the signal's default action from now on, as a program that never
+ * set one has it (a command-line tool dies by SIGINT where Lua's interpreter would raise). */
+static int l_default_signal(lua_State *L)
+{
+	int sig = dp_check_int(L, 1, 1, 64);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(sig, &sa, NULL) != 0)
+		return luaL_error(L, "default_signal(%d): %s", sig, strerror(errno));
 	return 0;
 }
 
@@ -443,6 +552,8 @@ void dp_term_open(lua_State *L)
 		{"pending_signals", l_pending_signals},
 		{"suspend", l_suspend},
 		{"raise", l_raise},
+		{"kill", l_kill},
+		{"default_signal", l_default_signal},
 		{"raw", l_raw},
 		{"winsize", l_winsize},
 		{"isatty", l_isatty},

@@ -1,29 +1,20 @@
--- The dockerpty command: run, attach, exec, ps and pick, as the docker CLI has them.
+-- The dockerpty command: run, attach, exec, ps and pick, as the docker CLI has them; start,
+-- stop, restart, kill (cli/lifecycle.lua) and logs (cli/logs.lua) around them; ps in cli/ps.lua.
 local dockerpty = require "dockerpty"
 local core = require "dockerpty.core"
-local endpoint = require "dockerpty.endpoint"
 local flags = require "dockerpty.flags"
 local sel = require "dockerpty.select"
+local runopts = require "dockerpty.cli.runopts"
 
 local M = {}
 
 local unpack = table.unpack or unpack
-local floor = math.floor
 
-local FAIL = 125 -- dockerpty or the engine failed, as docker says it
+local base = require "dockerpty.cli.base"
 
--- Raised to end the command: a one-line message (or none) and an exit status.
-local function exit_with(status, msg, usage_of)
-  error({ exit = status, msg = msg, usage_of = usage_of }, 0)
-end
-
-local function fail(msg, code)
-  if code == "connect" then
-    local denied = msg:find("Permission denied", 1, true)
-    msg = msg .. (denied and " (is this user allowed to use it?)" or " (is the engine running?)")
-  end
-  exit_with(FAIL, msg)
-end
+local FAIL, exit_with, fail = base.FAIL, base.exit_with, base.fail
+local detach_keys, stdin_is_tty, check_tty = base.detach_keys, base.stdin_is_tty, base.check_tty
+local start_failure_status, session_result = base.start_failure_status, base.session_result
 
 local HOST_FLAGS = {
   { short = "H", long = "host", kind = "string", help = "Engine to talk to (unix:///path or tcp://host:port)" },
@@ -32,11 +23,11 @@ local HOST_FLAGS = {
   { short = "h", long = "help", kind = "bool", help = "Print usage" },
 }
 
-local DETACH_KEYS = { long = "detach-keys", kind = "string", help = "Keys that detach, as ctrl-p,ctrl-q" }
-local HELP = { short = "h", long = "help", kind = "bool", help = "Print usage" }
+local DETACH_KEYS, HELP, RECORD = base.DETACH_KEYS, base.HELP, base.RECORD
+local CANCELLED = "cancelled: no container picked"
 
 local COMMANDS = {}
-local ORDER = { "run", "attach", "exec", "ps", "pick" }
+local ORDER = { "run", "attach", "exec", "start", "stop", "restart", "kill", "logs", "ps", "pull", "images", "rmi", "build", "rm", "login", "logout", "connect", "serve", "pick" }
 
 COMMANDS.run = {
   usage = "dockerpty run [OPTIONS] IMAGE [COMMAND] [ARG...]",
@@ -53,13 +44,18 @@ COMMANDS.run = {
     { short = "u", long = "user", kind = "string", help = "Username or UID (format: <name|uid>[:<group|gid>])" },
     { long = "entrypoint", kind = "string", help = "Overwrite the default ENTRYPOINT of the image" },
     DETACH_KEYS,
+    RECORD,
     { short = "l", long = "label", kind = "list", help = "Set metadata on the container (key=value)" },
     { short = "h", long = "hostname", kind = "string", help = "Container host name" },
     { long = "network", kind = "string", help = "Connect the container to a network" },
     { long = "sig-proxy", kind = "bool", default = true, help = "Forward received signals to the container (without a tty)" },
+    { long = "pull", kind = "string", help = 'Pull image before running ("always", "missing", "never"; "missing" by default)' },
     { long = "help", kind = "bool", help = "Print usage" }, -- as docker run: -h is --hostname
   },
 }
+for _, f in ipairs(runopts.flags) do table.insert(COMMANDS.run.flags, #COMMANDS.run.flags, f) end
+
+COMMANDS.run.request = function(argv, getenv) return M.run_request(argv, getenv) end
 
 COMMANDS.attach = {
   usage = "dockerpty attach [OPTIONS] [CONTAINER]",
@@ -67,6 +63,7 @@ COMMANDS.attach = {
   interspersed = true,
   flags = {
     DETACH_KEYS,
+    RECORD,
     { long = "no-stdin", kind = "bool", help = "Do not attach STDIN" },
     { long = "sig-proxy", kind = "bool", default = true, help = "Forward received signals to the container (without a tty)" },
     { long = "logs", kind = "bool", help = "Show what the container printed before attaching" },
@@ -85,22 +82,27 @@ COMMANDS.exec = {
     { short = "w", long = "workdir", kind = "string", help = "Working directory inside the container" },
     { short = "u", long = "user", kind = "string", help = "Username or UID (format: <name|uid>[:<group|gid>])" },
     DETACH_KEYS,
+    RECORD,
     HELP,
   },
 }
 
-COMMANDS.ps = {
-  usage = "dockerpty ps [OPTIONS]",
-  summary = "List containers",
-  interspersed = true,
-  max_args = 0,
-  flags = {
-    { short = "a", long = "all", kind = "bool", help = "Show all containers (default shows just running)" },
-    { short = "q", long = "quiet", kind = "bool", help = "Only display container IDs" },
-    { short = "f", long = "filter", kind = "list", help = "Filter output based on conditions provided (key=value)" },
-    HELP,
-  },
-}
+local lifecycle = require "dockerpty.cli.lifecycle"
+COMMANDS.start, COMMANDS.stop, COMMANDS.restart, COMMANDS.kill =
+  lifecycle.start, lifecycle.stop, lifecycle.restart, lifecycle.kill
+COMMANDS.logs = require("dockerpty.cli.logs").logs
+
+local ps = require "dockerpty.cli.ps"
+COMMANDS.ps = ps.ps
+
+local image_cli = require "dockerpty.cli.image"
+COMMANDS.pull, COMMANDS.images, COMMANDS.rmi = image_cli.pull, image_cli.images, image_cli.rmi
+local build_cli = require "dockerpty.cli.build"
+COMMANDS.build, COMMANDS.rm = build_cli.build, build_cli.rm
+local login = require "dockerpty.cli.login"
+COMMANDS.login, COMMANDS.logout = login.login, login.logout
+COMMANDS.serve = require("dockerpty.cli.serve").serve
+COMMANDS.connect = require("dockerpty.cli.connect").connect
 
 COMMANDS.pick = {
   usage = "dockerpty pick [OPTIONS] [QUERY]",
@@ -139,65 +141,14 @@ local function command_help(name)
   return ("Usage:  %s\n\n%s\n\nOptions:\n%s\n"):format(c.usage, c.summary, flags.help(c.flags))
 end
 
--- detachKeys from the docker CLI's config file, as docker honours it.
-local function config_detach_keys(getenv)
-  local doc, err = endpoint.read_config(getenv)
-  if err then io.stderr:write("WARNING: ignoring ", err, "\n") end
-  if doc and type(doc.detachKeys) == "string" and doc.detachKeys ~= "" then
-    return doc.detachKeys, ("detachKeys in %s/config.json"):format(endpoint.config_dir(getenv))
-  end
-end
-
--- As docker: --detach-keys, else the config file's, else the default; an empty flag is unset.
-local function detach_keys(opts, getenv)
-  local spec, from = opts["detach-keys"], "--detach-keys"
-  if spec == "" then spec = nil end
-  if not spec then spec, from = config_detach_keys(getenv) end
-  if spec then
-    local ok, err = core.parse_keys(spec)
-    if not ok then exit_with(FAIL, from .. ": " .. err) end
-  end
-  return spec
-end
-
-local function stdin_is_tty()
-  return core.isatty(core.fileno(io.stdin))
-end
-
--- docker's words and status for a terminal asked for where there is none.
-local function check_tty(interactive, tty)
-  if interactive and tty and not stdin_is_tty() then
-    exit_with(1, "the input device is not a TTY")
-  end
-end
-
--- What start failures mean to a shell: 127 not found, 126 cannot run, 125 the rest.
-local function start_failure_status(msg)
-  local m = msg:lower()
-  if m:find("executable file not found", 1, true) or m:find("no such file or directory", 1, true) then
-    return 127
-  end
-  if m:find("permission denied", 1, true) then return 126 end
-  return FAIL
-end
-
--- A detach ends as docker ends it: run quietly with 0; attach and exec say so, with 1.
-local function session_result(code, err, kind, quiet_detach)
-  if code then return code end
-  if err == "detached" then
-    if quiet_detach then return 0 end
-    exit_with(1, "read escape sequence")
-  end
-  if kind == 404 then fail(err) end
-  local status = type(kind) == "number" and start_failure_status(err) or FAIL
-  exit_with(status, err)
-end
-
 -- A container named by the user, or picked when none was and stdin is a terminal.
 local function container_arg(client, ref, usage_of)
   if ref then
     local id, err, code = sel.resolve(client, ref)
-    if not id then fail(err, code) end
+    if not id then
+      if code == 400 then exit_with(1, err) end -- docker's status for a bad name
+      fail(err, code)
+    end
     return id
   end
   if not stdin_is_tty() then
@@ -206,7 +157,7 @@ local function container_arg(client, ref, usage_of)
   -- drawn where the user sees it: on stderr when stdout goes to a file or a pipe
   local c, err, code = sel.pick(client, { stdout = core.isatty(core.fileno(io.stdout)) and io.stdout or io.stderr })
   if not c then
-    if err == "cancelled" then exit_with(1) end
+    if err == "cancelled" then exit_with(1, CANCELLED) end
     fail(err, code)
   end
   return c.id
@@ -222,28 +173,59 @@ local function labels_of(list)
 end
 
 -- -e NAME passes NAME's value here, as docker does; a NAME not set here is passed as it is.
+-- Returns the list, or nil, message for an entry docker refuses.
 local function env_list(list, getenv)
   if not list then return nil end
   local out = {}
   for i, e in ipairs(list) do
-    if e == "" or e:sub(1, 1) == "=" then exit_with(FAIL, ("invalid environment variable: %s"):format(e)) end
+    if e == "" or e:sub(1, 1) == "=" then return nil, ("invalid environment variable: %s"):format(e) end
     local v = not e:find("=", 1, true) and getenv(e)
     out[i] = v and e .. "=" .. v or e
   end
   return out
 end
 
-function COMMANDS.run.handler(client, opts, args, env)
-  if not opts.detach then check_tty(opts.interactive, opts.tty) end -- detached, no terminal is needed
+-- A command's words parsed with its flag table: opts, args | nil, message, status, true, as
+-- the command reports a mistake of usage (125 for a flag, 1 for a missing argument).
+local function parse_args(name, argv)
+  local c = COMMANDS[name]
+  local opts, args = flags.parse(argv, c.flags, c.interspersed)
+  if not opts then return nil, args, FAIL, true end
+  if opts.help then return opts, args end
+  if c.min_args and #args < c.min_args then
+    return nil, ('"%s" requires at least %d argument%s.'):format(name, c.min_args, c.min_args == 1 and "" or "s"), 1, true
+  end
+  if c.max_args and #args > c.max_args then
+    return nil, ('"%s" accepts at most %d argument%s.'):format(name, c.max_args, c.max_args == 1 and "" or "s"), 1, true
+  end
+  return opts, args
+end
+
+-- run_request(argv, [getenv]) -> req | nil, message, status, usage: what `dockerpty run ARGV...`
+-- would create, with no engine and no terminal touched. req = {image =, name =, cmd =,
+-- body = (the create body), platform = (the create's query), opts = (flag values by long
+-- name)}; with --help, only opts.
+function M.run_request(argv, getenv)
+  getenv = getenv or os.getenv
+  local opts, args, status, usage = parse_args("run", argv)
+  if not opts then return nil, args, status, usage end
+  if opts.help then return { opts = opts } end
+  local keys = opts["detach-keys"]
+  if keys and keys ~= "" then
+    local ok, kerr = core.parse_keys(keys)
+    if not ok then return nil, "--detach-keys: " .. kerr, FAIL end
+  end
+  local env_vars, eerr = env_list(opts.env, getenv)
+  if eerr then return nil, eerr, FAIL end
+  if opts.record and opts.detach then return nil, "--record records a session, and -d opens none", FAIL end
   local image = args[1]
   local cmd = { unpack(args, 2) }
-  local keys = detach_keys(opts, env.getenv)
   local attach = not opts.detach
   local body = {
     Image = image,
     Cmd = #cmd > 0 and cmd or nil,
     Entrypoint = opts.entrypoint and { opts.entrypoint } or nil,
-    Env = env_list(opts.env, env.getenv), WorkingDir = opts.workdir, User = opts.user,
+    Env = env_vars, WorkingDir = opts.workdir, User = opts.user,
     Hostname = opts.hostname, Labels = opts.label and labels_of(opts.label) or nil,
     Tty = opts.tty == true,
     OpenStdin = opts.interactive == true,
@@ -252,14 +234,28 @@ function COMMANDS.run.handler(client, opts, args, env)
     AttachStdout = attach, AttachStderr = attach,
     HostConfig = { AutoRemove = opts.rm == true, NetworkMode = opts.network },
   }
-  local created, err, code = client:create_container(body, { name = opts.name })
-  if not created then
-    if code == 404 and err:find("No such image", 1, true) then
-      local ref = image:find(":", 1, true) and image or image .. ":latest"
-      exit_with(FAIL, ("Unable to find image '%s' locally, and dockerpty never pulls: build or load it first"):format(ref))
-    end
-    fail(err, code)
+  local query, qerr = runopts.apply(opts, body, getenv)
+  if not query then return nil, qerr, FAIL end
+  return { image = image, name = opts.name, cmd = #cmd > 0 and cmd or nil, body = body, opts = opts,
+    platform = query.platform }
+end
+
+function COMMANDS.run.handler(client, opts, req, env)
+  local image, body = req.image, req.body
+  local policy = opts.pull or "missing"
+  if policy ~= "missing" and policy ~= "always" and policy ~= "never" then
+    exit_with(FAIL, ('invalid pull option: \'%s\': must be one of "always", "missing" or "never"'):format(policy))
   end
+  if not opts.detach then check_tty(opts.interactive, opts.tty) end -- detached, no terminal is needed
+  local keys = detach_keys(opts, env.getenv)
+  if opts.record then base.check_record(opts.record) end -- before a container is made
+  if policy == "always" then image_cli.pull_for_run(client, image, opts, env, true) end
+  local created, err, code = client:create_container(body, { name = opts.name, platform = req.platform })
+  if not created and policy == "missing" and code == 404 and err:find("No such image", 1, true) then
+    image_cli.pull_for_run(client, image, opts, env)
+    created, err, code = client:create_container(body, { name = opts.name, platform = req.platform })
+  end
+  if not created then fail(err, code) end
   local id = created.Id
   if opts.detach then
     local ok, serr, scode = client:start(id)
@@ -267,11 +263,12 @@ function COMMANDS.run.handler(client, opts, args, env)
       if opts.rm then client:remove_container(id, { force = true }) end
       exit_with(type(scode) == "number" and start_failure_status(serr) or FAIL, serr)
     end
-    io.stdout:write(id, "\n")
+    io.stdout:write(sel.printable(id), "\n")
     return 0
   end
   local status, serr, kind = dockerpty.start_created(client, id, body, {
     interactive = opts.interactive == true, detach_keys = keys, sig_proxy = opts["sig-proxy"],
+    record = opts.record,
   })
   if not status and opts.rm and serr ~= "detached" then
     -- never started, so the engine will not remove it: --rm still means removed
@@ -292,7 +289,7 @@ function COMMANDS.attach.handler(client, opts, args, env)
   check_tty(not opts["no-stdin"], info.Config.Tty)
   local status, serr, kind = dockerpty.start(client, id, {
     interactive = not opts["no-stdin"], detach_keys = keys, sig_proxy = opts["sig-proxy"], logs = opts.logs,
-    filter_escapes = opts["filter-escapes"],
+    filter_escapes = opts["filter-escapes"], record = opts.record,
   })
   return session_result(status, serr, kind)
 end
@@ -304,130 +301,62 @@ function COMMANDS.exec.handler(client, opts, args, env)
   if not ref and stdin_is_tty() then opts.interactive, opts.tty = true, true end
   check_tty(opts.interactive, opts.tty)
   local keys = detach_keys(opts, env.getenv)
-  local env_vars = env_list(opts.env, env.getenv) -- refused before a container is picked
+  local env_vars, eerr = env_list(opts.env, env.getenv) -- refused before a container is picked
+  if eerr then exit_with(FAIL, eerr) end
   local id = container_arg(client, ref, "exec")
   if #cmd == 0 then cmd = { "sh" } end
   local status, err, kind = dockerpty.exec_command(client, id, cmd, {
     interactive = opts.interactive == true, tty = opts.tty == true,
-    env = env_vars, workdir = opts.workdir, user = opts.user, detach_keys = keys,
+    env = env_vars, workdir = opts.workdir, user = opts.user, detach_keys = keys, record = opts.record,
   })
+  if kind == 409 then exit_with(1, err) end -- stopped or paused: docker's status
   return session_result(status, err, kind)
 end
 
--- docker's "2 minutes ago".
-local function human_duration(seconds)
-  if seconds < 1 then return "Less than a second" end
-  if seconds == 1 then return "1 second" end
-  if seconds < 60 then return ("%d seconds"):format(seconds) end
-  local minutes = floor(seconds / 60)
-  if minutes == 1 then return "About a minute" end
-  if minutes < 60 then return ("%d minutes"):format(minutes) end
-  local hours = floor(seconds / 3600)
-  if hours == 1 then return "About an hour" end
-  if hours < 48 then return ("%d hours"):format(hours) end
-  if hours < 24 * 7 * 2 then return ("%d days"):format(floor(hours / 24)) end
-  if hours < 24 * 30 * 2 then return ("%d weeks"):format(floor(hours / 24 / 7)) end
-  if hours < 24 * 365 * 2 then return ("%d months"):format(floor(hours / 24 / 30)) end
-  return ("%d years"):format(floor(hours / 24 / 365))
-end
-M.human_duration = human_duration
+M.human_duration = ps.human_duration
 
--- Characters, not bytes, in UTF-8 text (any Lua, 5.1 included).
-local function width(s)
-  return select(2, s:gsub("[^\128-\191]", ""))
-end
-
--- At most n characters, the last one "…" when it was longer.
-local function ellipsis(s, n)
-  if width(s) <= n then return s end
-  local out, count = {}, 0
-  for ch in s:gmatch("[%z\1-\127\192-\255][\128-\191]*") do
-    count = count + 1
-    if count == n then break end
-    out[#out + 1] = ch
+-- With no terminal to pick on, the query must name one container: the only one it matches
+-- (fuzzy), or the one whose name or ID it is.
+local function pick_without_terminal(client, opts, query)
+  if not query then
+    exit_with(1, '"pick" needs a terminal on stdin, or a QUERY that matches one container', "pick")
   end
-  return table.concat(out) .. "…"
-end
-
--- Columns padded as docker's tabwriter pads them: at least 10 wide, 3 spaces between.
-local function table_text(rows)
-  local widths = {}
-  for _, r in ipairs(rows) do
-    for i, cell in ipairs(r) do
-      widths[i] = math.max(widths[i] or 0, width(cell) + 3, 10)
-    end
-  end
-  local out = {}
-  for _, r in ipairs(rows) do
-    local line = {}
-    for i, cell in ipairs(r) do
-      if i < #r then
-        line[#line + 1] = cell .. string.rep(" ", widths[i] - width(cell))
-      else
-        line[#line + 1] = cell
-      end
-    end
-    out[#out + 1] = table.concat(line)
-  end
-  return table.concat(out, "\n") .. "\n"
-end
-
-local function ports_text(ports)
-  local parts = {}
-  for _, p in ipairs(ports or {}) do
-    if p.PublicPort then
-      parts[#parts + 1] = ("%s:%d->%d/%s"):format(p.IP or "0.0.0.0", p.PublicPort, p.PrivatePort, p.Type)
-    else
-      parts[#parts + 1] = ("%d/%s"):format(p.PrivatePort, p.Type)
-    end
-  end
-  return table.concat(parts, ", ")
-end
-
-function COMMANDS.ps.handler(client, opts)
-  local filters
-  for _, f in ipairs(opts.filter or {}) do
-    local k, v = f:match("^([^=]+)=(.*)$")
-    if not k then exit_with(FAIL, ("bad format of filter (expected name=value): %s"):format(f), "ps") end
-    filters = filters or {}
-    filters[k] = filters[k] or {}
-    table.insert(filters[k], v)
-  end
-  local list, err, code = client:containers { all = opts.all, filters = filters }
+  local list, err, code = sel.candidates(client, { all = opts.all, text = query })
   if not list then fail(err, code) end
-  if opts.quiet then
-    for _, c in ipairs(list) do io.stdout:write(c.Id:sub(1, 12), "\n") end
-    return 0
-  end
-  local rows = { { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES" } }
-  local now = os.time()
+  local exact
   for _, c in ipairs(list) do
-    local names = {}
-    for _, n in ipairs(c.Names or {}) do names[#names + 1] = n:gsub("^/", "") end
-    rows[#rows + 1] = {
-      c.Id:sub(1, 12), sel.printable(c.Image or ""), '"' .. sel.printable(ellipsis(c.Command or "", 20), true) .. '"',
-      human_duration(math.max(0, now - (c.Created or now))) .. " ago",
-      c.Status or "", ports_text(c.Ports), table.concat(names, ","),
-    }
+    if c.name == query or c.id == query then exact = c end
   end
-  io.stdout:write(table_text(rows))
-  return 0
+  if exact or #list == 1 then return exact or list[1] end
+  local printable = sel.printable(query, true)
+  if #list == 0 then
+    exit_with(1, ('no %scontainer matches "%s"'):format(opts.all and "" or "running ", printable))
+  end
+  local names = {}
+  for _, c in ipairs(list) do names[#names + 1] = c.id:sub(1, 12) .. " (" .. sel.printable(c.name) .. ")" end
+  exit_with(1, ('"%s" matches %d containers: %s'):format(printable, #list, table.concat(names, ", ")))
 end
 
 function COMMANDS.pick.handler(client, opts, args)
-  -- the picker draws on stderr, so that stdout carries only the ID: $(dockerpty pick)
-  local c, err, code = sel.pick(client, { query = { all = opts.all }, text = args[1], stdout = io.stderr })
+  local c, err, code
+  if stdin_is_tty() then
+    -- the picker draws on stderr, so that stdout carries only the ID: $(dockerpty pick)
+    c, err, code = sel.pick(client, { query = { all = opts.all }, text = args[1], stdout = io.stderr })
+  else
+    c = pick_without_terminal(client, opts, args[1])
+  end
   if not c then
-    if err == "cancelled" then return 1 end
+    if err == "cancelled" then exit_with(1, CANCELLED) end
     fail(err, code)
   end
-  io.stdout:write(c.id, "\n")
+  io.stdout:write(sel.printable(c.id), "\n")
   return 0
 end
 
 local function run_command(argv, env)
   local top, rest = flags.parse(argv, HOST_FLAGS, false)
   if not top then exit_with(FAIL, rest, "") end
+  base.load_config(env.getenv, true)
   if top.version then
     io.stdout:write("dockerpty ", dockerpty._VERSION, "\n")
     return 0
@@ -435,7 +364,7 @@ local function run_command(argv, env)
   local name = table.remove(rest, 1)
   if top.help or not name then
     io.stdout:write(top_help())
-    return name and 0 or (top.help and 0 or 1)
+    return 0 -- as docker: alone, it shows what it can do
   end
   if name == "help" then
     local what = rest[1]
@@ -446,17 +375,17 @@ local function run_command(argv, env)
   if not c then
     exit_with(FAIL, ("'%s' is not a dockerpty command"):format(name), "")
   end
-  local opts, args = flags.parse(rest, c.flags, c.interspersed)
-  if not opts then exit_with(FAIL, args, name) end
+  local opts, args, status, usage
+  if c.request then
+    opts, args, status, usage = c.request(rest, env.getenv)
+    if opts then opts, args = opts.opts, opts end
+  else
+    opts, args, status, usage = parse_args(name, rest)
+  end
+  if not opts then exit_with(status, args, usage and name or nil) end
   if opts.help then
     io.stdout:write(command_help(name))
     return 0
-  end
-  if c.min_args and #args < c.min_args then
-    exit_with(1, ('"%s" requires at least %d argument%s.'):format(name, c.min_args, c.min_args == 1 and "" or "s"), name)
-  end
-  if c.max_args and #args > c.max_args then
-    exit_with(1, ('"%s" accepts at most %d argument%s.'):format(name, c.max_args, c.max_args == 1 and "" or "s"), name)
   end
   local client, err, code = dockerpty.client { host = top.host, context = top.context }
   if not client then fail(err, code) end
@@ -472,13 +401,19 @@ function M.main(argv, env)
   end, argv, env)
   if ok then return res or 0 end
   if res.msg then
-    io.stderr:write("dockerpty: ", res.msg, "\n")
+    -- what the engine says, a container's command included, reaches the terminal escaped
+    io.stderr:write("dockerpty: ", sel.printable(res.msg), "\n")
     if res.usage_of then
       io.stderr:write(("See 'dockerpty%s --help'.\n"):format(res.usage_of ~= "" and " " .. res.usage_of or ""))
     end
   end
   io.stderr:flush()
   return res.exit
+end
+
+-- The flags a command takes, as flags.parse reads them (for hosts that complete them).
+function M.flags_of(name)
+  return COMMANDS[name] and COMMANDS[name].flags
 end
 
 return M

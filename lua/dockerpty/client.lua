@@ -10,6 +10,12 @@ local M = {}
 M.MIN_API_VERSION = "1.30"
 M.MAX_API_VERSION = "1.47"
 
+-- Seconds an ordinary request may take unless the client says otherwise: far longer than a
+-- healthy engine takes to answer one, short enough that a stuck engine is noticed.
+M.TIMEOUT = 60
+-- The largest answer taken, in bytes, as the core's own default.
+M.MAX_BODY = 64 * 1024 * 1024
+
 local Client = {}
 Client.__index = Client
 M.Client = Client
@@ -37,10 +43,25 @@ local function check_id(id, argn, fname)
   check(type(id) == "string" and id ~= "", argn, fname, "a non-empty string expected")
 end
 
+-- A value percent-escaped for a path segment or a query; "." and ".." too, which libcurl
+-- would otherwise take as steps of the path itself.
 local function escape(s)
-  return (tostring(s):gsub("[^%w%-._~]", function(c) return ("%%%02X"):format(c:byte()) end))
+  s = tostring(s)
+  if s == "." or s == ".." then return (s:gsub("%.", "%%2E")) end
+  return (s:gsub("[^%w%-._~]", function(c) return ("%%%02X"):format(c:byte()) end))
 end
 M.escape = escape
+
+-- nil, message, 404 for a path with a "." or ".." segment, which no name or ID can be (the
+-- engine's router would take it as a step of the path and redirect); nil for any other.
+local function dot_segment(path)
+  for seg in path:gsub("[?#].*", ""):gmatch("[^/]+") do
+    local plain = seg:gsub("%%2[Ee]", ".")
+    if plain == "." or plain == ".." then
+      return ('invalid reference "%s": no container, image or exec is named . or ..'):format(plain), 404
+    end
+  end
+end
 
 -- {all = true, filters = {status = {"running"}}} -> "?all=1&filters=%7B...%7D", keys sorted.
 local function query_string(q)
@@ -93,6 +114,8 @@ function M.new(opts)
   end
   local self = setmetatable({
     endpoint = conf.endpoint,
+    timeout = opts.timeout or M.TIMEOUT,
+    max_body = opts.max_body or M.MAX_BODY,
     api_version = conf.api_version and conf.api_version:gsub("^v", ""),
     transport = core.transport(conf),
   }, Client)
@@ -120,8 +143,9 @@ local function refused_or(stream, err, code, ctype)
 end
 
 -- The bare exchange: status, body, headers, or nil, message, code. No version prefix.
-function Client:raw(method, path, body, content_type)
-  return self.transport:request(method, path, body, content_type)
+-- timeout: seconds for this one (0: none), the client's by default.
+function Client:raw(method, path, body, content_type, timeout)
+  return self.transport:request(method, path, body, content_type, timeout or self.timeout)
 end
 
 -- The version to speak to an engine that states v: refused below MIN_API_VERSION, capped
@@ -150,10 +174,12 @@ function Client:negotiate()
   return v
 end
 
--- request(method, path, {query=, body=, content_type=, raw=}) -> result | nil, message, code
+-- request(method, path, {query=, body=, content_type=, raw=, timeout=}) -> result | nil, message, code
 -- path is unversioned ("/containers/json"); the negotiated "/vX.YY" goes in front. A table
 -- body is sent as JSON, a string as it is. A JSON answer comes back decoded, any other as
--- a string, an empty one as true. raw = true returns status, body, headers whatever the status.
+-- a string; an empty one as "" to a GET (logs that hold nothing yet), as true to any other
+-- method (a start, a kill). raw = true returns status, body, headers whatever the status.
+-- timeout is this request's deadline in seconds (0: none), the client's by default.
 function Client:request(method, path, opts)
   check(type(method) == "string", 1, "request", "string expected")
   check(type(path) == "string" and path:sub(1, 1) == "/", 2, "request",
@@ -164,17 +190,21 @@ function Client:request(method, path, opts)
   check(body == nil or type(body) == "string" or type(body) == "table", 3, "request",
     "body must be a table or a string")
   if type(body) == "table" then body = core.json_encode(body) end
+  check(opts.timeout == nil or (type(opts.timeout) == "number" and opts.timeout >= 0 and opts.timeout <= 2147483),
+    3, "request", "timeout must be a number of seconds from 0 to 2147483")
 
+  local derr, dcode = dot_segment(path)
+  if derr then return nil, derr, dcode end
   local v, err, code = self:negotiate()
   if not v then return nil, err, code end
   local target = (path:match("^/v%d+%.%d+/") and "" or "/v" .. v) .. path .. query_string(opts.query)
-  local status, rbody, headers = self:raw(method, target, body, opts.content_type)
+  local status, rbody, headers = self:raw(method, target, body, opts.content_type, opts.timeout)
   if not status then return nil, rbody, headers end
   if opts.raw then return status, rbody, headers end
   if status >= 400 or (status >= 300 and status ~= 304) then
     return nil, engine_message(status, rbody, headers), status
   end
-  if rbody == "" then return true end
+  if rbody == "" then return method == "GET" and "" or true end
   if (headers["content-type"] or ""):find("json", 1, true) then
     local doc, jerr = core.json_decode(rbody)
     if doc == nil then
@@ -244,8 +274,9 @@ function Client:wait(id, opts)
   check_id(id, 1, "wait")
   opts = opts or {}
   check(type(opts) == "table", 2, "wait", "table expected, as {condition = \"next-exit\"}")
+  -- none: it lasts as long as the container runs
   return self:request("POST", "/containers/" .. escape(id) .. "/wait", {
-    query = { condition = opts.condition },
+    query = { condition = opts.condition }, timeout = 0,
   })
 end
 
@@ -256,6 +287,139 @@ function Client:kill(id, signal)
   return self:request("POST", "/containers/" .. escape(id) .. "/kill", {
     query = { signal = signal },
   })
+end
+
+local function check_timeout_opts(opts, fname)
+  opts = opts or {}
+  check(type(opts) == "table", 2, fname, "table expected, as {t = 10}")
+  check(opts.t == nil or is_integer(opts.t), 2, fname, "t must be a whole number of seconds")
+  return opts
+end
+
+-- The engine waits t seconds before its SIGKILL: the deadline is that on top of the client's.
+-- Without t the wait is the container's own, unknown here, so there is none.
+local function stop_deadline(self, t)
+  if not t or t < 0 or self.timeout == 0 then return 0 end
+  return math.min(self.timeout + t, 2147483)
+end
+
+-- stop(id, {t=}): SIGTERM (or the container's stop signal), then SIGKILL after t seconds
+-- (the container's own timeout unless told). Stopping a stopped container is no error.
+function Client:stop(id, opts)
+  check_id(id, 1, "stop")
+  opts = check_timeout_opts(opts, "stop")
+  return self:request("POST", "/containers/" .. escape(id) .. "/stop",
+    { query = { t = opts.t }, timeout = stop_deadline(self, opts.t) })
+end
+
+-- restart(id, {t=}): a stop as stop() makes it, then a start.
+function Client:restart(id, opts)
+  check_id(id, 1, "restart")
+  opts = check_timeout_opts(opts, "restart")
+  return self:request("POST", "/containers/" .. escape(id) .. "/restart",
+    { query = { t = opts.t }, timeout = stop_deadline(self, opts.t) })
+end
+
+function Client:pause(id)
+  check_id(id, 1, "pause")
+  return self:request("POST", "/containers/" .. escape(id) .. "/pause")
+end
+
+function Client:unpause(id)
+  check_id(id, 1, "unpause")
+  return self:request("POST", "/containers/" .. escape(id) .. "/unpause")
+end
+
+local STREAM_NAMES = { "stdout", "stderr" }
+
+-- A Unix time as the engine reads one, seconds.nanoseconds: never 1.7e+09.
+local function unix_time(t)
+  if type(t) ~= "number" then return t end
+  return t == math.floor(t) and ("%d"):format(t) or ("%.9f"):format(t)
+end
+
+-- logs(id, {follow=, tail=, since=, ["until"]=, timestamps=, stdout=, stderr=, on_output=})
+--   -> stdout, stderr | true (with on_output) | nil, message, code
+-- What the container printed, stdout and stderr apart (a tty container's all in stdout, as
+-- its tty mixed them). With follow it goes on until the container stops. on_output(data,
+-- stream) gets each piece as it comes, stream "stdout" or "stderr", and nothing is kept.
+-- tail is a count or "all"; since and until are Unix times (or what the engine takes).
+function Client:logs(id, opts)
+  check_id(id, 1, "logs")
+  opts = opts or {}
+  check(type(opts) == "table", 2, "logs", "table expected, as {follow = true}")
+  check(opts.on_output == nil or type(opts.on_output) == "function", 2, "logs", "on_output must be a function")
+  check(opts.tail == nil or opts.tail == "all" or (is_integer(opts.tail) and opts.tail >= 0), 2, "logs",
+    "tail must be a count or \"all\"")
+  for _, k in ipairs { "since", "until" } do
+    check(opts[k] == nil or type(opts[k]) == "number" or type(opts[k]) == "string", 2, "logs",
+      k .. " must be a Unix time")
+  end
+  local info, err, code = self:inspect_container(id)
+  if not info then return nil, err, code end
+  local v
+  v, err, code = self:negotiate()
+  if not v then return nil, err, code end
+  local q = query_string {
+    stdout = opts.stdout ~= false, stderr = opts.stderr ~= false, follow = opts.follow == true or nil,
+    tail = opts.tail, since = unix_time(opts.since), ["until"] = unix_time(opts["until"]),
+    timestamps = opts.timestamps == true or nil,
+  }
+  local stream, serr, scode = refused_or(core.hijack(self.transport,
+    "/v" .. v .. "/containers/" .. escape(info.Id) .. "/logs" .. q, nil, nil, false, false, "GET"))
+  if not stream then return nil, serr, scode end
+  local demux = info.Config.Tty ~= true and core.demux() or nil
+  local on_output, kept, size = opts.on_output, { {}, {} }, 0
+  local failure
+  -- Kept output is bounded as any answer is, by max_body.
+  local function deliver(kind, data)
+    if data == "" then return true end
+    if on_output then on_output(data, STREAM_NAMES[kind]); return true end
+    size = size + #data
+    if size > self.max_body then
+      failure = { ("the logs of %s from %s are larger than %d bytes"):format(id, self.endpoint, self.max_body),
+        "too_large" }
+      return false
+    end
+    table.insert(kept[kind], data)
+    return true
+  end
+  -- logs that are not followed are an ordinary answer, with the client's deadline
+  local deadline = not opts.follow and self.timeout > 0 and core.monotime() + self.timeout
+  local ok, perr = pcall(function()
+    while true do
+      local wait_ms = -1
+      if deadline then
+        wait_ms = math.floor((deadline - core.monotime()) * 1000)
+        if wait_ms <= 0 then
+          failure = { ("timed out talking to %s: no end to the logs of %s within %g s"):format(
+            self.endpoint, id, self.timeout), "timeout" }
+          return
+        end
+      end
+      local data, rerr = stream:read(65536, wait_ms)
+      if data == false then data = "" end
+      if data == nil then
+        if rerr then failure = { rerr, "transport" } end
+        return
+      end
+      if demux then
+        local frames, derr = demux:feed(data)
+        if not frames then failure = { ("%s from the logs of %s"):format(derr, id), "transport" }; return end
+        for _, f in ipairs(frames) do
+          if f[1] == 3 then failure = { f[2], "engine" }; return end
+          if not deliver(f[1] == 2 and 2 or 1, f[2]) then return end
+        end
+      elseif not deliver(1, data) then
+        return
+      end
+    end
+  end)
+  stream:close()
+  if not ok then error(perr, 0) end -- on_output's own error, once the connection is closed
+  if failure then return nil, failure[1], failure[2] end
+  if on_output then return true end
+  return table.concat(kept[1]), table.concat(kept[2])
 end
 
 -- remove_container(id, {force=, v=})
@@ -300,6 +464,8 @@ end
 -- A hijacked connection, or nil, message, code: a transport failure as it came, or the
 -- engine's refusal worded like every other.
 local function hijack(self, target, body)
+  local derr, dcode = dot_segment(target)
+  if derr then return nil, derr, dcode end
   local v, err, code = self:negotiate()
   if not v then return nil, err, code end
   return refused_or(core.hijack(self.transport, "/v" .. v .. target, body))
@@ -386,6 +552,8 @@ end)
 -- condition: "next-exit" (the default), "not-running" or "removed".
 function Client:wait_later(id, condition)
   check_id(id, 1, "wait_later")
+  local derr, dcode = dot_segment("/" .. escape(id))
+  if derr then return nil, derr, dcode end
   local v, err, code = self:negotiate()
   if not v then return nil, err, code end
   local q = query_string { condition = condition or "next-exit" }
@@ -401,6 +569,8 @@ end
 -- starter:poll() and starter:result() give what start() would.
 function Client:start_later(id)
   check_id(id, 1, "start_later")
+  local derr, dcode = dot_segment("/" .. escape(id))
+  if derr then return nil, derr, dcode end
   local v, err, code = self:negotiate()
   if not v then return nil, err, code end
   local stream, serr, scode = core.hijack(self.transport,
@@ -431,6 +601,46 @@ function Client:exec_socket(exec_id, params)
   check(type(params) == "table", 2, "exec_socket", "table expected")
   return hijack(self, "/exec/" .. escape(exec_id) .. "/start",
     core.json_encode { Detach = false, Tty = params.tty == true })
+end
+
+-- An answer to any POST, read later: what request() would give.
+local Posted = answer_class(function(self, answer)
+  local n, status, head = core.parse_head(answer)
+  if not n or n == 0 or head.chunked then
+    return nil, ("%s answered with something other than HTTP/1.0"):format(self.endpoint), "transport"
+  end
+  local body = answer:sub(n + 1)
+  if status >= 400 or (status >= 300 and status ~= 304) then
+    return nil, engine_message(status, body, { ["content-type"] = head.content_type }), status
+  end
+  if body == "" then return true end
+  if (head.content_type or ""):find("json", 1, true) then
+    local doc, jerr = core.json_decode(body)
+    if doc == nil then return nil, ("%s from POST at %s"):format(jerr, self.endpoint), "json" end
+    return doc
+  end
+  return body
+end)
+
+-- post_later(path, {query =, body =}) -> answer: the POST goes out on a connection of its own
+-- and this returns once it is sent, so that many can be in the engine's hands at once;
+-- answer:poll() and answer:result() give what request() would.
+function Client:post_later(path, opts)
+  check(type(path) == "string" and path:sub(1, 1) == "/", 1, "post_later", "a path starting with '/' expected")
+  opts = opts or {}
+  check(type(opts) == "table", 2, "post_later", "table expected")
+  local body = opts.body
+  check(body == nil or type(body) == "string" or type(body) == "table", 2, "post_later",
+    "body must be a table or a string")
+  if type(body) == "table" then body = core.json_encode(body) end
+  local derr, dcode = dot_segment(path)
+  if derr then return nil, derr, dcode end
+  local v, err, code = self:negotiate()
+  if not v then return nil, err, code end
+  local stream, serr, scode = core.hijack(self.transport, "/v" .. v .. path .. query_string(opts.query),
+    body, nil, false, true)
+  if not stream then return nil, serr, scode end
+  return new_answer(Posted, stream, self.endpoint)
 end
 
 return M

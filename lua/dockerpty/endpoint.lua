@@ -17,16 +17,30 @@ function M.config_dir(getenv)
   return env(getenv, "DOCKER_CONFIG") or ((env(getenv, "HOME") or "") .. "/.docker")
 end
 
+-- The most of config.json or meta.json read: far more than either holds, and a bound on
+-- what a crafted file can make us keep.
+M.FILE_MAX = 1024 * 1024
+
+-- A file's text, at most FILE_MAX bytes: text | false when it cannot be opened | nil, message.
+local function read_small(path)
+  local f = io.open(path, "rb")
+  if not f then return false end
+  local text, rerr = f:read(M.FILE_MAX + 1)
+  f:close()
+  if rerr then return nil, ("%s: %s"):format(path, rerr) end -- a directory, say
+  text = text or "" -- nil at once: empty
+  if #text > M.FILE_MAX then
+    return nil, ("%s is larger than %d bytes, more than a docker CLI file holds"):format(path, M.FILE_MAX)
+  end
+  return text
+end
+
 -- The docker CLI's config.json, decoded: a table | nil (none, or empty) | nil, message.
 function M.read_config(getenv)
   local path = M.config_dir(getenv) .. "/config.json"
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local text, rerr = f:read("*a")
-  f:close()
-  if not text then -- a directory, say, where a bind mount of a missing file made one
-    return nil, ("%s: %s"):format(path, rerr)
-  end
+  local text, rerr = read_small(path)
+  if text == false then return nil end
+  if not text then return nil, rerr end
   if not text:find("%S") then return nil end -- empty, as docker takes it
   local doc, err = core.json_decode(text)
   if type(doc) ~= "table" then return nil, ("%s: %s"):format(path, err or "not an object") end
@@ -103,11 +117,10 @@ function M.context(name, getenv)
   local store = M.config_dir(getenv) .. "/contexts"
   local digest = core.sha256(name)
   local path = store .. "/meta/" .. digest .. "/meta.json"
-  local f = io.open(path, "rb")
-  if not f then return nil, ("context %q does not exist (no %s)"):format(name, path), "config" end
-  local text = f:read("*a")
-  f:close()
-  local meta = text and core.json_decode(text)
+  local text, rerr = read_small(path)
+  if text == false then return nil, ("context %q does not exist (no %s)"):format(name, path), "config" end
+  if not text then return nil, ("context %q: %s"):format(name, rerr), "config" end
+  local meta = core.json_decode(text)
   local ep = type(meta) == "table" and type(meta.Endpoints) == "table" and meta.Endpoints.docker
   if type(ep) ~= "table" or type(ep.Host) ~= "string" or ep.Host == "" then
     return nil, ("context %q has no docker endpoint in %s"):format(name, path), "config"
@@ -162,7 +175,12 @@ function M.resolve(opts, getenv)
     if not context then return nil, err, code end
     host, tls_dir = context.host, context.tls_dir
     -- a context's TLS is its own: with its files, verified; without them, none
-    tls_verify = probe(tls_dir .. "/ca.pem") == true or probe(tls_dir .. "/cert.pem") == true
+    local has_tls = probe(tls_dir .. "/ca.pem") == true or probe(tls_dir .. "/cert.pem") == true
+    if opts.tls_verify == true and not has_tls then -- asked for: never quietly plain HTTP
+      return nil, ("tls_verify is set, but context %q has no TLS files (no ca.pem or cert.pem in %s)")
+        :format(context.name, tls_dir), "config"
+    end
+    tls_verify = has_tls
     tls_unverified = false
   end
   host = host or (tls_verify and "tcp://localhost:2376") or M.DEFAULT_HOST
@@ -188,16 +206,15 @@ function M.resolve(opts, getenv)
   t.base = ep.scheme .. "://" .. authority
   t.endpoint = ep.given .. "://" .. authority
   if ep.scheme == "https" then
-    local dir = tls_dir or opts.cert_path or env(getenv, "DOCKER_CERT_PATH")
-    local explicit = dir ~= nil and not tls_dir
-    dir = dir or M.config_dir(getenv)
+    local dir = tls_dir or opts.cert_path or env(getenv, "DOCKER_CERT_PATH") or M.config_dir(getenv)
     local ca, cert, key = dir .. "/ca.pem", dir .. "/cert.pem", dir .. "/key.pem"
     local has_ca, perr = probe(ca)
     if has_ca == nil then return nil, perr, "config" end
     if has_ca then
       t.ca_file = ca
-    elseif explicit then
-      return nil, ("cannot read %s: no such file"):format(ca), "config"
+    elseif not tls_dir then
+      -- as docker: the engine is verified against this CA, never against the system's
+      return nil, ("open %s: no such file or directory"):format(ca), "config"
     end
     local has_cert, cerr = probe(cert)
     if has_cert == nil then return nil, cerr, "config" end

@@ -7,7 +7,8 @@ local BOOLS = {}
 for _, w in ipairs { "1", "t", "T", "TRUE", "true", "True" } do BOOLS[w] = true end
 for _, w in ipairs { "0", "f", "F", "FALSE", "false", "False" } do BOOLS[w] = false end
 
--- A flag: { short = "e", long = "env", kind = "bool" | "string" | "list", help = "..." }.
+-- A flag: { short = "e", long = "env", kind = "bool" | "string" | "int" | "list", help = "..." },
+-- meta naming its value in --help where the kind would not say it ("bytes", "decimal").
 -- parse(args, flags, interspersed) -> values (by long name), positionals | nil, message.
 -- Without interspersed, the first positional ends the flags (docker run IMAGE CMD -x).
 function M.parse(args, flags, interspersed)
@@ -24,6 +25,12 @@ function M.parse(args, flags, interspersed)
         return nil, ('invalid argument "%s" for "%s" flag: expected true or false'):format(v, shown)
       end
       values[f.long] = b
+    elseif f.kind == "int" then
+      local n = v:match("^[+-]?%d+$") and tonumber(v)
+      if not n then
+        return nil, ('invalid argument "%s" for "%s" flag: expected a whole number'):format(v, shown)
+      end
+      values[f.long] = n
     elseif f.kind == "list" then
       values[f.long] = values[f.long] or {}
       table.insert(values[f.long], v)
@@ -74,7 +81,8 @@ function M.parse(args, flags, interspersed)
             v = args[i]
             if v == nil then return nil, ("flag needs an argument: '%s' in %s"):format(c, a) end
           end
-          set(f, v, "-" .. c)
+          local ok, err = set(f, v, "-" .. c)
+          if not ok then return nil, err end
           break
         end
       end
@@ -93,7 +101,7 @@ function M.help(flags)
   local function left(f)
     local s = f.short and ("-" .. f.short .. ", ") or "    "
     s = s .. "--" .. f.long
-    if f.kind == "string" then s = s .. " string" elseif f.kind == "list" then s = s .. " list" end
+    if f.kind ~= "bool" then s = s .. " " .. (f.meta or f.kind) end
     return s
   end
   for _, f in ipairs(flags) do width = math.max(width, #left(f)) end

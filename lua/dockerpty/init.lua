@@ -3,6 +3,12 @@ local core = require "dockerpty.core"
 local client = require "dockerpty.client"
 local session = require "dockerpty.session"
 local select_ = require "dockerpty.select"
+-- adds pull, images, inspect_image and remove_image to the client
+require "dockerpty.image"
+-- adds build
+require "dockerpty.build"
+-- adds login to the client; credentials.get, registry_auth, registry_config as docker keeps them
+local credentials = require "dockerpty.credentials"
 
 local M = {
   _VERSION = core._VERSION,
@@ -19,6 +25,12 @@ function M.array(t)
 end
 
 M.client = client.new
+M.credentials = credentials
+
+-- reference.parse(s) -> {domain =, path =, tag =, digest =} | nil, message: docker's reading.
+M.reference = require "dockerpty.reference"
+-- progress.new(write, {terminal =, width =}):add(message): docker's display of a pull.
+M.progress = require "dockerpty.progress"
 
 -- demux(bytes) -> {stdout =, stderr =, error =} | nil, message: a whole multiplexed stream.
 function M.demux(bytes)
@@ -50,5 +62,8 @@ M.pick = select_.pick
 -- command line never pays for it.
 function M.open(...) return require("dockerpty.embed").open(...) end
 function M.together(...) return require("dockerpty.embed").together(...) end
+function M.open_all(...) return require("dockerpty.embed").open_all(...) end
+function M.close_all(...) return require("dockerpty.embed").close_all(...) end
+function M.connect(...) return require("dockerpty.remote").connect(...) end
 
 return M

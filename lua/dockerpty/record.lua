@@ -50,10 +50,23 @@ end
 local Recorder = {}
 Recorder.__index = Recorder
 
+-- The file, new and 0600; a symbolic link or a file with something in it is refused rather
+-- than overwritten. -> file | nil, "cannot record to PATH: cause"
+local function create(path, probe)
+  local f, err = core.create_file(path, probe)
+  if not f then return nil, "cannot record to " .. err end
+  return f
+end
+
+-- check(path) -> true | nil, message: whether a recording could be made there; none is left.
+function M.check(path)
+  return create(path, true)
+end
+
 -- open(path, rows, cols, [title]) -> recorder | nil, message
 function M.open(path, rows, cols, title)
-  local f, err = io.open(path, "wb")
-  if not f then return nil, ("cannot record to %s"):format(err) end
+  local f, err = create(path)
+  if not f then return nil, err end
   local header = { version = 2, width = cols or 80, height = rows or 24, timestamp = os.time(),
     env = { TERM = os.getenv("TERM") or "xterm" } }
   if title then header.title = title end

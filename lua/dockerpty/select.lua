@@ -46,7 +46,10 @@ end
 -- all is set or status asks for others.
 function M.candidates(client, query)
   query = query or {}
-  local list, err, code = client:containers { all = query.all or query.status ~= nil }
+  -- the status goes to the engine's filter too, so that one it does not know is its error:
+  -- nil, "Invalid filter 'status=bogus'", 400
+  local list, err, code = client:containers { all = query.all or query.status ~= nil,
+    filters = query.status ~= nil and { status = { tostring(query.status) } } or nil }
   if not list then return nil, err, code end
   local out = {}
   for _, c in ipairs(list) do
@@ -78,6 +81,7 @@ end
 -- resolve(client, ref) -> full id | nil, message, code: ref is a name, a full id or a
 -- unique id prefix; an ambiguous prefix names every candidate.
 function M.resolve(client, ref)
+  if ref == "" then return nil, "invalid container name or ID: value is empty", 400 end -- as docker's client
   local list, err, code = client:containers { all = true }
   if not list then return nil, err, code end
   local name = ref:sub(1, 1) == "/" and ref or "/" .. ref -- "/web" is web, as the engine reads it

@@ -4,12 +4,14 @@ local core = require "dockerpty.core"
 local client_mod = require "dockerpty.client"
 local record = require "dockerpty.record"
 local filter = require "dockerpty.filter"
+local hangup = require "dockerpty.hangup"
 
 local M = {}
 
 M.DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 
 local SIGWINCH, SIGTSTP, SIGCONT = core.SIGWINCH, core.SIGTSTP, core.SIGCONT
+local SIGHUP = 1
 local SIGNAL_NAMES = { [1] = "SIGHUP", [2] = "SIGINT", [3] = "SIGQUIT", [15] = "SIGTERM",
   [SIGTSTP] = "SIGTSTP", [SIGCONT] = "SIGCONT" }
 
@@ -200,6 +202,11 @@ function Session:on_signals()
       if not ok then return nil, err, code end
     else
       self:close()
+      -- a hangup ends the exec's process too, as the terminal's would, where docker's exec
+      -- leaves it running with nobody at its terminal
+      if sig == SIGHUP and self.exec_id then
+        hangup.hangup(self.client, self.exec_id, { token = self.hangup_token })
+      end
       core.raise(sig)
       return nil, ("interrupted by signal %d"):format(sig), "signal"
     end
@@ -227,8 +234,9 @@ function Session:pump_loop()
       -- recording or filtering: the output passes through Lua on its way out
       if self.filter then arg = self.filter:feed(arg, stream) end
       local f = stream == 2 and self.err_file or self.out_file
-      local ok, werr = f:write(arg)
-      if ok then ok, werr = f:flush() end
+      -- straight to the fd, which core.write_all waits for when another program left it non-blocking
+      local ok, werr = f:flush()
+      if ok then ok, werr = core.write_all(stream == 2 and self.err_fd or self.out_fd, arg) end
       if not ok then
         return nil, ("cannot write to %s: %s"):format(stream == 2 and "stderr" or "stdout", werr), "transport"
       end
@@ -441,7 +449,9 @@ local function exec_exit_code(client, exec_id)
 end
 
 -- start_exec(client, exec_id, opts) -> exit code | nil, "detached" | nil, message, code
-function M.start_exec(client, exec_id, opts)
+-- A SIGHUP ends the exec's process too (dockerpty.hangup); token: the marker the exec was
+-- made with, for an engine elsewhere.
+function M.start_exec(client, exec_id, opts, token)
   check_client(client, "start_exec")
   check(type(exec_id) == "string" and exec_id ~= "", 2, "start_exec", "an exec id expected")
   opts = opts or {}
@@ -454,6 +464,7 @@ function M.start_exec(client, exec_id, opts)
     exec_id = info.ID,
     tty = pc.tty == true,
     attach_stdin = opts.interactive ~= false and info.OpenStdin == true,
+    hangup_token = token,
   })
   if not self then return nil, serr, scode end
   local stream, herr, hcode = client:exec_socket(info.ID, { tty = self.tty })
@@ -468,9 +479,47 @@ function M.start_exec(client, exec_id, opts)
   return nil, rerr, rcode
 end
 
+-- An exec whose output is all the caller wants, as docker's exec_run gives it, with no
+-- terminal and no input: code, stdout, stderr | nil, message, code.
+local function capture_exec(client, container, argv, opts)
+  local tty = opts.tty == true
+  local ex, err, code = client:exec_create(container, {
+    Cmd = argv, AttachStdin = false, AttachStdout = true, AttachStderr = true, Tty = tty,
+    Env = opts.env, User = opts.user, WorkingDir = opts.workdir, Privileged = opts.privileged,
+  })
+  if not ex then return nil, err, code end
+  local stream, serr, scode = client:exec_socket(ex.Id, { tty = tty })
+  if not stream then return nil, serr, scode end
+  local parts = { {}, {}, {} } -- stdout, stderr, the engine's error
+  local demux = not tty and core.demux()
+  while true do
+    local data, rerr, rcode = stream:read(65536, -1)
+    if data == nil then
+      stream:close()
+      if rerr then return nil, rerr, rcode or "transport" end
+      break
+    end
+    if demux then
+      local frames, derr = demux:feed(data)
+      if not frames then stream:close(); return nil, derr, "transport" end
+      for _, f in ipairs(frames) do
+        local p = parts[f[1]]
+        if p then p[#p + 1] = f[2] end
+      end
+    elseif data then
+      parts[1][#parts[1] + 1] = data
+    end
+  end
+  if parts[3][1] then return nil, table.concat(parts[3]), "engine" end
+  local exit, xerr, xcode = exec_exit_code(client, ex.Id)
+  if not exit then return nil, xerr, xcode end
+  return exit, table.concat(parts[1]), table.concat(parts[2])
+end
+
 -- exec_command(client, container, command, opts) -> exit code | nil, "detached" | nil, message, code
 -- command is a list of words or a string split as a shell would. opts also take tty, env,
--- user, workdir and privileged, as docker exec does.
+-- user, workdir and privileged, as docker exec does. With capture = true no terminal is
+-- involved: -> code, stdout, stderr (apart, unless tty = true) | nil, message, code.
 function M.exec_command(client, container, command, opts)
   check_client(client, "exec_command")
   check(type(container) == "string" and container ~= "", 2, "exec_command",
@@ -486,15 +535,27 @@ function M.exec_command(client, container, command, opts)
     if not argv then return nil, err, "config" end
   end
   if #argv == 0 then return nil, "no command to run", "config" end
+  check(opts.capture == nil or type(opts.capture) == "boolean", 4, "exec_command", "capture: a boolean expected")
+  if opts.capture then return capture_exec(client, container, argv, opts) end
   local keys_ok, keys_err = M.key_bindings(opts.detach_keys, opts.keys)
   if not keys_ok then return nil, keys_err, "config" end -- before the engine sees them
   local interactive = opts.interactive ~= false
   local in_fd = fd_of(opts.stdin, io.stdin)
   local tty = opts.tty
   if tty == nil then tty = interactive and core.isatty(in_fd) end
+  -- the marker by which a hangup finds the session's processes on an engine elsewhere
+  local token = hangup.token()
+  local env = { hangup.env_entry(token) }
+  if type(opts.env) == "table" then
+    local names = {}
+    for k in pairs(opts.env) do if type(k) == "string" then names[#names + 1] = k end end
+    table.sort(names)
+    for _, e in ipairs(opts.env) do env[#env + 1] = e end
+    for _, k in ipairs(names) do env[#env + 1] = k .. "=" .. tostring(opts.env[k]) end
+  end
   local body = {
     Cmd = argv, AttachStdin = interactive, AttachStdout = true, AttachStderr = true,
-    Tty = tty, Env = opts.env, User = opts.user, WorkingDir = opts.workdir,
+    Tty = tty, Env = env, User = opts.user, WorkingDir = opts.workdir,
     Privileged = opts.privileged, DetachKeys = M.engine_detach_keys(opts.detach_keys, true),
   }
   local v, verr, vcode = client:negotiate()
@@ -506,7 +567,7 @@ function M.exec_command(client, container, command, opts)
   end
   local ex, err, code = client:exec_create(container, body)
   if not ex then return nil, err, code end
-  return M.start_exec(client, ex.Id, opts)
+  return M.start_exec(client, ex.Id, opts, token)
 end
 
 return M

@@ -1,0 +1,50 @@
+-- The gateway's cryptographic helpers (src/crypto.c): constant-time comparison, SHA-256, random bytes.
+local core = require "dockerpty.core"
+
+describe("core.secure_equal #memcheck", function()
+  it("is true for equal strings and false for any difference, of bytes or of length", function()
+    assert.is_true(core.secure_equal("", ""))
+    assert.is_true(core.secure_equal("token-1\0x", "token-1\0x"))
+    assert.is_false(core.secure_equal("token-1", "token-2"))
+    assert.is_false(core.secure_equal("token", "token-1"))
+    assert.is_false(core.secure_equal("token-1", "token"))
+    assert.is_false(core.secure_equal("", "a"))
+    assert.is_false(core.secure_equal("a\0", "a"))
+  end)
+
+  it("raises on arguments that are not strings", function()
+    assert.has_error(function() core.secure_equal("a") end)
+    assert.has_error(function() core.secure_equal({}, "a") end)
+  end)
+end)
+
+describe("core.sha256 #memcheck", function()
+  it("gives FIPS 180's digests in lowercase hex", function()
+    assert.equal("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", core.sha256(""))
+    assert.equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", core.sha256("abc"))
+    assert.equal("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
+      core.sha256(("a"):rep(1000000)))
+  end)
+
+  it("takes any bytes", function()
+    assert.matches("^%x+$", core.sha256("\0\255\n"))
+    assert.equal(64, #core.sha256("\0\255\n"))
+  end)
+end)
+
+describe("core.random_bytes #memcheck", function()
+  it("gives n bytes, different each time", function()
+    local a, b = core.random_bytes(32), core.random_bytes(32)
+    assert.equal(32, #a)
+    assert.equal(32, #b)
+    assert.not_equal(a, b)
+    assert.equal(1, #core.random_bytes(1))
+    assert.equal(4096, #core.random_bytes(4096))
+  end)
+
+  it("refuses a count out of 1..4096, or not an integer", function()
+    assert.has_error(function() core.random_bytes(0) end, "bad argument #1 to 'random_bytes' (out of range)")
+    assert.has_error(function() core.random_bytes(4097) end)
+    assert.has_error(function() core.random_bytes("x") end)
+  end)
+end)
