@@ -87,22 +87,22 @@ COMMANDS.exec = {
   },
 }
 
-local lifecycle = require "dockerpty.cli.lifecycle"
-COMMANDS.start, COMMANDS.stop, COMMANDS.restart, COMMANDS.kill =
-  lifecycle.start, lifecycle.stop, lifecycle.restart, lifecycle.kill
-COMMANDS.logs = require("dockerpty.cli.logs").logs
-
-local ps = require "dockerpty.cli.ps"
-COMMANDS.ps = ps.ps
-
-local image_cli = require "dockerpty.cli.image"
-COMMANDS.pull, COMMANDS.images, COMMANDS.rmi = image_cli.pull, image_cli.images, image_cli.rmi
-local build_cli = require "dockerpty.cli.build"
-COMMANDS.build, COMMANDS.rm = build_cli.build, build_cli.rm
-local login = require "dockerpty.cli.login"
-COMMANDS.login, COMMANDS.logout = login.login, login.logout
-COMMANDS.serve = require("dockerpty.cli.serve").serve
-COMMANDS.connect = require("dockerpty.cli.connect").connect
+-- The other commands, each loaded from its module when it is first named: a command loads
+-- what it needs, not every other command's code.
+local LAZY = {
+  start = "lifecycle", stop = "lifecycle", restart = "lifecycle", kill = "lifecycle",
+  logs = "logs", ps = "ps", pull = "image", images = "image", rmi = "image",
+  build = "build", rm = "build", login = "login", logout = "login", serve = "serve", connect = "connect",
+}
+setmetatable(COMMANDS, {
+  __index = function(t, name)
+    local module = LAZY[name]
+    if not module then return nil end
+    local c = require("dockerpty.cli." .. module)[name]
+    rawset(t, name, c)
+    return c
+  end,
+})
 
 COMMANDS.pick = {
   usage = "dockerpty pick [OPTIONS] [QUERY]",
@@ -249,10 +249,10 @@ function COMMANDS.run.handler(client, opts, req, env)
   if not opts.detach then check_tty(opts.interactive, opts.tty) end -- detached, no terminal is needed
   local keys = detach_keys(opts, env.getenv)
   if opts.record then base.check_record(opts.record) end -- before a container is made
-  if policy == "always" then image_cli.pull_for_run(client, image, opts, env, true) end
+  if policy == "always" then require("dockerpty.cli.image").pull_for_run(client, image, opts, env, true) end
   local created, err, code = client:create_container(body, { name = opts.name, platform = req.platform })
   if not created and policy == "missing" and code == 404 and err:find("No such image", 1, true) then
-    image_cli.pull_for_run(client, image, opts, env)
+    require("dockerpty.cli.image").pull_for_run(client, image, opts, env)
     created, err, code = client:create_container(body, { name = opts.name, platform = req.platform })
   end
   if not created then fail(err, code) end
@@ -313,7 +313,7 @@ function COMMANDS.exec.handler(client, opts, args, env)
   return session_result(status, err, kind)
 end
 
-M.human_duration = ps.human_duration
+function M.human_duration(...) return require("dockerpty.cli.ps").human_duration(...) end
 
 -- With no terminal to pick on, the query must name one container: the only one it matches
 -- (fuzzy), or the one whose name or ID it is.
