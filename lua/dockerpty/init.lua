@@ -1,12 +1,15 @@
 -- dockerpty: a container's terminal inside a Lua program, over the Docker Engine API.
 local core = require "dockerpty.core"
 local client = require "dockerpty.client"
-local session = require "dockerpty.session"
 local select_ = require "dockerpty.select"
 -- adds pull, images, inspect_image and remove_image to the client
 require "dockerpty.image"
--- adds build
-require "dockerpty.build"
+-- build's module (the tar writer, .dockerignore) loads on the first build, and its
+-- Client:build takes this one's place
+function client.Client:build(...)
+  require "dockerpty.build"
+  return self:build(...)
+end
 -- adds login to the client; credentials.get, registry_auth, registry_config as docker keeps them
 local credentials = require "dockerpty.credentials"
 
@@ -46,11 +49,18 @@ end
 
 -- demuxer() -> d; d:feed(bytes) -> {{type, bytes}, ...}: 1 stdout, 2 stderr, 3 engine error.
 M.demuxer = core.demux
-M.start = session.start
-M.start_created = session.start_created
-M.exec_command = session.exec_command
-M.start_exec = session.start_exec
-M.DEFAULT_DETACH_KEYS = session.DEFAULT_DETACH_KEYS
+-- The session module (terminal, filter, recordings, hangup) loads when a session starts, so
+-- that pull, ps or images never pay for it.
+local function session() return require "dockerpty.session" end
+function M.start(...) return session().start(...) end
+function M.start_created(...) return session().start_created(...) end
+function M.exec_command(...) return session().exec_command(...) end
+function M.start_exec(...) return session().start_exec(...) end
+setmetatable(M, {
+  __index = function(_, k)
+    if k == "DEFAULT_DETACH_KEYS" then return session().DEFAULT_DETACH_KEYS end
+  end,
+})
 
 -- Finding containers: candidates by pattern, label, status, image or fuzzy text; a name,
 -- ID or prefix to a full ID; the terminal picker.

@@ -5,7 +5,6 @@ local base = require "dockerpty.cli.base"
 local credentials = require "dockerpty.credentials"
 local progress = require "dockerpty.progress"
 local reference = require "dockerpty.reference"
-local human_duration = require("dockerpty.cli.ps").human_duration
 
 local exit_with, fail = base.exit_with, base.fail
 
@@ -137,7 +136,7 @@ function M.images.handler(client, opts)
         local created = tonumber(img.Created) or now
         rows[#rows + 1] = {
           sel.printable(rt[1]), sel.printable(rt[2]), sel.printable(short_id(img.Id)),
-          human_duration(math.max(0, now - created)) .. " ago",
+          require("dockerpty.cli.ps").human_duration(math.max(0, now - created)) .. " ago",
           progress.human_size(tonumber(img.Size) or 0, 3),
         }
       end
