@@ -28,7 +28,9 @@ end
 
 -- A repository of this run's own with a multi-megabyte layer of its own on top of busybox,
 -- pushed from the engine and then gone from it: whatever an earlier pull or a left-over
--- container keeps, pulling it downloads that layer. Returns REGISTRY/PREFIX/NAME:latest.
+-- container keeps, pulling it downloads that layer. Built with --no-cache, as an image left
+-- by a run cut short would otherwise give the build its layer from the cache. Returns
+-- REGISTRY/PREFIX/NAME:latest.
 local function fresh_blob(registry, name)
   local ref = registry .. "/" .. M.prefix .. "/" .. name .. ":latest"
   local ctx = os.tmpname()
@@ -37,7 +39,7 @@ local function fresh_blob(registry, name)
   local f = assert(io.open(ctx .. "/Dockerfile", "w"))
   f:write("FROM busybox:latest\nRUN head -c 8000000 /dev/urandom > /blob\n")
   f:close()
-  local out, status = sh(("DOCKER_BUILDKIT=0 docker build -q --label %s -t %s %s && docker push %s >/dev/null")
+  local out, status = sh(("DOCKER_BUILDKIT=0 docker build -q --no-cache --label %s -t %s %s && docker push %s >/dev/null")
     :format(helpers.label, ref, ctx, ref))
   os.execute("rm -rf " .. ctx)
   sh("docker rmi " .. ref)
