@@ -55,6 +55,9 @@ typedef struct {
 } dp_interruptible;
 void dp_interruptible_begin(dp_interruptible *g);
 int dp_interrupted(const dp_interruptible *g);
+/* the signals counted so far: a caller that waits again and again sets seen from it, so that
+ * one that came between two waits still counts */
+long dp_interrupt_count(void);
 void dp_interruptible_end(dp_interruptible *g);
 
 /* term.c: /dev/null on each of 0, 1 and 2 that is closed, so that no socket takes its number. */

@@ -16,11 +16,14 @@
  *     idle_timeout (s, 0 for none: a session across which no data has gone either way for so
  *     long ends, "idle"; pings and pongs are no data, nor a read-only client's dropped input)
  *   gw:run([timeout]) -> events, interrupted    waits up to timeout seconds (nil: until an
- *     event) and returns what happened since the last call, early on a signal:
+ *     event) and returns what happened since the last call, early on a signal (one that came
+ *     since the last call, between two runs, counts):
  *     {kind="request", conn=, method=, target=, headers={lowercase name = value}, peer=, tls=,
  *      client_cert=subject|nil}
  *     {kind="closed", conn=}        a connection Lua was told of went before an answer
- *     {kind="resize", session=, width=, height=}
+ *     {kind="resize", session=, width=, height=}   input the client sent after it reaches
+ *       the stream only at the next run, once Lua has had it (a command typed after a resize
+ *       runs at the new size)
  *     {kind="input_dropped", session=}   once: a read-only session's client sent input or a
  *       resize (both dropped); the client is told on channel 2, once
  *     {kind="ended", session=, why="client"|"engine"|"slow"|"ping"|"error"|"idle", message=}
@@ -105,7 +108,8 @@ struct conn {
 	size_t out_len, out_pos;
 	unsigned reported : 1, answered : 1, tls : 1, tty : 1, read_only : 1, told_dropped : 1,
 		drop_pending : 1, resize_pending : 1, client_closed : 1, too_big : 1, ended : 1,
-		engine_try : 1, client_try : 1, input_gone : 1, engine_writable : 1, rdhup : 1;
+		engine_try : 1, client_try : 1, input_gone : 1, engine_writable : 1, rdhup : 1,
+		fenced : 1;
 	int half_close; /* 1: asked for, 2: done */
 	const char *bad; /* why a client message broke the channel protocol (1008), or NULL */
 	int width, height;
@@ -115,6 +119,7 @@ struct conn {
 	dp_demux demux;
 	char *in; /* client input the engine has not taken yet */
 	size_t in_len, in_pos;
+	size_t fence_at; /* when fenced: input from here on came after a resize Lua has not had */
 	uint64_t msg_len; /* of the message being received */
 	unsigned fragments; /* of the message being received */
 	long last_ping, ping_sent;
@@ -135,6 +140,7 @@ struct gateway {
 	char *raw, *scratch; /* READ_CHUNK + 1 each: engine reads, messages being queued */
 	int dirty; /* connections to sweep */
 	long accept_pause; /* ms on the monotonic clock until which accept rests, or 0 */
+	long signals_seen; /* dp_interrupt_count when the last run returned */
 };
 
 static long now_ms(void)
@@ -538,6 +544,8 @@ static void on_message(wslay_event_context_ptr ctx, const struct wslay_event_on_
 			return;
 		}
 		if (c->in_pos) {
+			if (c->fenced)
+				c->fence_at -= c->in_pos;
 			memmove(c->in, c->in + c->in_pos, left);
 			c->in_pos = 0;
 			c->in_len = left;
@@ -556,6 +564,10 @@ static void on_message(wslay_event_context_ptr ctx, const struct wslay_event_on_
 		c->width = w;
 		c->height = h;
 		c->resize_pending = 1;
+		if (!c->fenced) { /* what is typed after it is typed at the new size */
+			c->fenced = 1;
+			c->fence_at = c->in_len;
+		}
 		c->last_data = now_ms();
 	} else if (ch == DP_CH_CLOSE && !c->half_close && !c->read_only) {
 		c->half_close = 1;
@@ -672,11 +684,18 @@ static void engine_read(gateway *g, conn *c)
 	c->engine_try = 1; /* more may wait: the next turn reads on without waiting */
 }
 
+/* The input the engine may take now: up to a resize's fence until Lua has had the resize. */
+static size_t in_limit(const conn *c)
+{
+	return c->fenced ? c->fence_at : c->in_len;
+}
+
 static void engine_write(gateway *g, conn *c)
 {
+	size_t end = in_limit(c);
 	(void)g;
-	while (c->stream && c->in_pos < c->in_len && !c->input_gone) {
-		long k = dp_stream_write(c->stream, c->in + c->in_pos, c->in_len - c->in_pos);
+	while (c->stream && c->in_pos < end && !c->input_gone) {
+		long k = dp_stream_write(c->stream, c->in + c->in_pos, end - c->in_pos);
 		if (k == DP_AGAIN) {
 			c->engine_writable = 0;
 			return;
@@ -687,7 +706,11 @@ static void engine_write(gateway *g, conn *c)
 		}
 		c->in_pos += (size_t)k;
 	}
-	c->in_pos = c->in_len = 0;
+	if (c->fenced && !c->input_gone) {
+		c->engine_writable = 1; /* the rest, and a half-close, once gw:run lifts the fence */
+		return;
+	}
+	c->in_pos = c->in_len = c->fence_at = 0;
 	if (c->w.hold) {
 		c->w.hold = 0;
 		c->client_try = 1; /* TLS may hold bytes no poll would tell of */
@@ -867,7 +890,7 @@ static void update_watches(gateway *g, conn *c)
 		uint32_t m = 0;
 		if (c->state == ST_WS)
 			m |= EPOLLIN;
-		if (c->in_pos < c->in_len || c->half_close == 1)
+		if (c->in_pos < in_limit(c) || (c->half_close == 1 && !c->fenced))
 			m |= EPOLLOUT;
 		watch_set(g, &c->we, m);
 	}
@@ -1173,6 +1196,7 @@ static int l_gateway(lua_State *L)
 	memset(g, 0, sizeof *g);
 	g->ep = -1; /* closed until whole */
 	g->listener_ref = g->events_ref = g->streams_ref = LUA_NOREF;
+	g->signals_seen = dp_interrupt_count();
 	luaL_setmetatable(L, GATEWAY);
 	g->max_head = opt_size(L, 2, "max_head", 16384, 256, 1 << 20);
 	g->max_pending = opt_size(L, 2, "max_pending", 1 << 20, 1024, (lua_Integer)1 << 30);
@@ -1234,10 +1258,22 @@ static int m_run(lua_State *L)
 
 	luaL_argcheck(L, t < 1e7, 2, "out of range");
 	dp_interruptible_begin(&ig);
+	ig.seen = g->signals_seen; /* one that came since the last run counts */
+	for (size_t j = 0; j < g->n; j++) { /* Lua has had the resizes the last run told of */
+		conn *c = g->conns[j];
+		if (c->fenced) {
+			c->fenced = 0;
+			c->engine_try = 1;
+		}
+	}
 	for (;;) {
 		long now = now_ms(), next = timers(g, now), wait;
 		size_t i;
 		int n, k, busy = 0;
+		if (dp_interrupted(&ig)) {
+			interrupted = 1;
+			break;
+		}
 		sweep(g);
 		if (events_waiting(g))
 			break;
@@ -1269,6 +1305,7 @@ static int m_run(lua_State *L)
 		}
 		if (n < 0 && errno != EINTR) {
 			int e = errno;
+			g->signals_seen = dp_interrupt_count();
 			dp_interruptible_end(&ig);
 			return luaL_error(L, "gateway: epoll_wait: %s", strerror(e));
 		}
@@ -1288,6 +1325,9 @@ static int m_run(lua_State *L)
 		if (events_waiting(g) || (deadline >= 0 && now_ms() >= deadline))
 			break;
 	}
+	g->signals_seen = dp_interrupt_count(); /* read once: one that came meanwhile is told now */
+	if (g->signals_seen != ig.seen)
+		interrupted = 1;
 	dp_interruptible_end(&ig);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, g->events_ref);
 	luaL_unref(L, LUA_REGISTRYINDEX, g->events_ref);

@@ -89,6 +89,11 @@ void dp_interruptible_begin(dp_interruptible *g)
 	g->guarded = 1;
 }
 
+long dp_interrupt_count(void)
+{
+	return interrupts;
+}
+
 int dp_interrupted(const dp_interruptible *g)
 {
 	return interrupts != g->seen;
