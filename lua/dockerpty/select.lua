@@ -277,21 +277,26 @@ function M.pick(client, opts)
     if ready[in_fd] then return core.read(in_fd, 256, 0) end
     return ""
   end
+  -- the containers text matches, best first
+  local function matching(query)
+    local list = {}
+    for _, c in ipairs(all) do
+      local s = M.fuzzy_score(query, c.name .. " " .. c.image .. " " .. (c.command or ""))
+      if s then c.score = s; list[#list + 1] = c end
+    end
+    if query ~= "" then
+      table.sort(list, function(a, b)
+        if a.score ~= b.score then return a.score > b.score end
+        return a.name < b.name
+      end)
+    end
+    return list
+  end
   local ok, perr = pcall(function()
     out:write("\27[?1049h") -- the alternate screen: the user's own comes back untouched
     on_alt = true
     while true do
-      local list = {}
-      for _, c in ipairs(all) do
-        local s = M.fuzzy_score(text, c.name .. " " .. c.image .. " " .. (c.command or ""))
-        if s then c.score = s; list[#list + 1] = c end
-      end
-      if text ~= "" then
-        table.sort(list, function(a, b)
-          if a.score ~= b.score then return a.score > b.score end
-          return a.name < b.name
-        end)
-      end
+      local list, listed = matching(text), text
       sel = math.max(1, math.min(sel, #list))
       local rows, cols = core.winsize(out_fd)
       render(out, text, list, sel, rows or 24, cols or 80, opts.query and opts.query.all)
@@ -305,6 +310,11 @@ function M.pick(client, opts)
         bytes = bytes .. more
       end
       for _, k in ipairs(M.keys(bytes)) do
+        if text ~= listed and (k == "enter" or k == "up" or k == "down") then
+          -- typed and moved in one read (a paste, a fast typist): the list as typed so far
+          list, listed = matching(text), text
+          sel = math.max(1, math.min(sel, #list))
+        end
         if k == "enter" then
           if list[sel] then result = list[sel]; return end
         elseif k == "escape" or k == "cancel" then why = "cancelled"; return
