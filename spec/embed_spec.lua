@@ -303,7 +303,9 @@ describe("scripted sessions #engine", function()
 
   it("record on a terminal the size the container has, and no other", function()
     local cast = os.tmpname()
-    local id = helpers.container(c, { Tty = true, Cmd = { "sh", "-c", "sleep 0.5; stty size" } })
+    local id = helpers.container(c, { Tty = true, Cmd = { "sh", "-c",
+      -- the terminal's size, once the start's resize has come (within ten seconds)
+      "i=0; while [ \"$(stty size)\" != '20 70' ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; stty size" } })
     local t = helpers.pty_lua(("local dockerpty = require \"dockerpty\"; local c = assert(dockerpty.client()); io.stdout:write('\\nRESULT:', "
       .. "tostring(dockerpty.start(c, %q, { record = %q })), '\\n')"):format(id, cast), { rows = 20, cols = 70 })
     assert.equal("20 70", t:expect("(%d+ %d+)"))

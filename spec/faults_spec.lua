@@ -59,7 +59,9 @@ describe("faults #engine", function()
   end)
 
   it("take stdin that ends early, ten resizes at once, and a resize after the end", function()
-    local id = helpers.container(c, { Cmd = { "sh", "-c", "read x; echo got-$x; sleep 0.5; stty size" },
+    local id = helpers.container(c, { Cmd = { "sh", "-c", "read x; echo got-$x; " ..
+      -- the burst's last size, however long the burst takes to arrive (a second at most)
+      "i=0; while [ \"$(stty size)\" != '30 80' ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; stty size" },
       Tty = true, OpenStdin = true, StdinOnce = true })
     local t = helpers.pty_lua(session_program(("dockerpty.start(c, %q)"):format(id)), { rows = 20, cols = 70 })
     t:send("early\r")

@@ -22,6 +22,17 @@ local function wait_until(cond, seconds, what)
   end
 end
 
+-- Whether the process is alive: a zombie is not, though kill -0 finds it until it is reaped
+-- (whenever its orphan's new parent gets to it).
+local function alive(pid)
+  local f = io.open("/proc/" .. pid .. "/stat")
+  if not f then return false end
+  local stat = f:read("*a") or ""
+  f:close()
+  local state = stat:match("^%d+ %b() (%a)")
+  return state ~= nil and state ~= "Z" and state ~= "X"
+end
+
 -- Starts dockerpty serve with args; returns once it has printed its address.
 local function serve(args, env)
   local out, err = os.tmpname(), os.tmpname()
@@ -33,7 +44,7 @@ local function serve(args, env)
   local self = { pid = p:read("*l"), out = out, err = err }
   p:close()
   wait_until(function()
-    if not helpers.execute("kill -0 " .. self.pid .. " 2>/dev/null") then
+    if not alive(self.pid) then
       error("dockerpty serve ended: " .. slurp(err))
     end
     return slurp(out):find("\n")
@@ -45,7 +56,7 @@ local function serve(args, env)
   function self.stop(sig)
     helpers.execute("kill -" .. (sig or "TERM") .. " " .. self.pid .. " 2>/dev/null")
   end
-  function self.running() return helpers.execute("kill -0 " .. self.pid .. " 2>/dev/null") end
+  function self.running() return alive(self.pid) end
   function self.log() return slurp(err) end
   return self
 end

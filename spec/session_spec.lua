@@ -101,8 +101,8 @@ for _, ep in ipairs(endpoints) do
       local id = shell()
       local t = helpers.pty_lua(session_program(("dockerpty.start(c, %q)"):format(id)), { env = ep.env })
       t:expect("# ")
-      t:send("sleep 100\r")
-      t:expect("sleep 100")
+      t:send("echo S''TART; sleep 100\r")
+      t:expect("START") -- the shell runs the line: the sleep is next
       os.execute("sleep 0.3")
       t:send("\3")
       t:expect("# ")
