@@ -39,6 +39,15 @@ function M.fuzzy_score(query, text)
   return score - #text * 0.01
 end
 
+-- What a fuzzy query is matched against, and the order of what it matched: best first.
+local function fuzzy_text(s) return s.name .. " " .. s.image .. " " .. (s.command or "") end
+local function best_first(list)
+  table.sort(list, function(a, b)
+    if a.score ~= b.score then return a.score > b.score end
+    return a.name < b.name
+  end)
+end
+
 -- candidates(client, {all =, name =, label =, status =, image =, text =})
 --   -> list of {id, name, image, state, status, command, labels, created} | nil, message, code
 -- name is a Lua pattern; label "k" or "k=v"; status a state ("running", "exited"...);
@@ -64,17 +73,12 @@ function M.candidates(client, query)
       and (not query.status or s.state == query.status)
       and (not query.image or s.image == query.image or s.image:sub(1, #query.image + 1) == query.image .. ":")
     if ok and query.text then
-      s.score = M.fuzzy_score(query.text, s.name .. " " .. s.image .. " " .. (s.command or ""))
+      s.score = M.fuzzy_score(query.text, fuzzy_text(s))
       ok = s.score ~= nil
     end
     if ok then out[#out + 1] = s end
   end
-  if query.text then
-    table.sort(out, function(a, b)
-      if a.score ~= b.score then return a.score > b.score end
-      return a.name < b.name
-    end)
-  end
+  if query.text then best_first(out) end
   return out
 end
 
@@ -281,15 +285,10 @@ function M.pick(client, opts)
   local function matching(query)
     local list = {}
     for _, c in ipairs(all) do
-      local s = M.fuzzy_score(query, c.name .. " " .. c.image .. " " .. (c.command or ""))
+      local s = M.fuzzy_score(query, fuzzy_text(c))
       if s then c.score = s; list[#list + 1] = c end
     end
-    if query ~= "" then
-      table.sort(list, function(a, b)
-        if a.score ~= b.score then return a.score > b.score end
-        return a.name < b.name
-      end)
-    end
+    if query ~= "" then best_first(list) end
     return list
   end
   local ok, perr = pcall(function()
