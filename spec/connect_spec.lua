@@ -55,6 +55,7 @@ describe("dockerpty connect #engine", function()
     if tls then url = url:gsub("127%.0%.0%.1", "localhost") end
     return {
       url = url,
+      log = function() return helpers.read_file(out) or "" end,
       stop = function(sig)
         os.execute(("kill -%s %s 2>/dev/null"):format(sig or "TERM", pid))
         os.remove(out)
@@ -161,7 +162,7 @@ describe("dockerpty connect #engine", function()
     local t = helpers.pty_run({ "sh", "-c", ("exec %s bin/dockerpty connect %s > %s"):format(helpers.lua, q(url), q(out)) },
       { env = { DOCKERPTY_TOKEN = TOKEN } })
     local sum = t:expect("(%x+)  %-", 60)
-    assert.same({ "exit", 0 }, { t:wait(60) }, t.out)
+    assert.same({ "exit", 0 }, { t:wait(60) }, t.out .. "\nthe gateway said:\n" .. gw.log())
     t:close()
     local f = assert(io.open(out, "rb"))
     local size = f:seek("end")
