@@ -251,6 +251,56 @@ describe("core.gateway without an engine #memcheck", function()
     end
   end)
 
+  it("reads a request's body whole before Lua hears of it, and bounds it", function()
+    gw:close()
+    gw = assert(core.gateway(l, { head_timeout = 1, max_head = 1024, max_body = 64 }))
+    -- the body in pieces, apart from its head: Lua gets every byte and none of what follows
+    local cl = client("raw://127.0.0.1:" .. port, {
+      { write = "POST /login HTTP/1.1\r\nHost: gw\r\nContent-Length: 11\r\n\r\ntok" }, { sleep = 200 },
+      { write = "en=a%2Bb" }, { sleep = 200 }, { write = "GET / HTTP/1.1\r\n\r\n" } })
+    local req
+    drive(gw, cl.done, function(ev)
+      if ev.kind == "request" then
+        req = ev
+        assert(gw:respond(ev.conn, 204, {}, ""))
+      end
+    end)
+    assert.equal("POST", req.method)
+    assert.equal("token=a%2Bb", req.body)
+    cl.stop()
+    -- none: ""
+    cl = client("raw://127.0.0.1:" .. port, { { write = "GET / HTTP/1.1\r\nHost: gw\r\n\r\n" } })
+    drive(gw, cl.done, function(ev)
+      if ev.kind == "request" then
+        req = ev
+        assert(gw:respond(ev.conn, 204, {}, ""))
+      end
+    end)
+    assert.equal("", req.body)
+    cl.stop()
+    -- over max_body, or of no length: C's answers, and Lua never sees them
+    for _, case in ipairs({
+      { "POST /login HTTP/1.1\r\nHost: a\r\nContent-Length: 65\r\n\r\n", "^HTTP/1.1 413 .*larger than 64 bytes" },
+      { "POST /login HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "^HTTP/1.1 411 .*needs a Content%-Length" },
+    }) do
+      cl = client("raw://127.0.0.1:" .. port, { { write = case[1] } })
+      drive(gw, cl.done, function(ev) error("Lua saw " .. ev.kind) end)
+      local got = {}
+      for _, line in ipairs(cl.lines()) do if line.data then got[#got + 1] = line.data end end
+      assert.matches(case[2], table.concat(got))
+      cl.stop()
+    end
+    -- a body that stops short: closed at head_timeout, with 408
+    cl = client("raw://127.0.0.1:" .. port, {
+      { write = "POST /login HTTP/1.1\r\nHost: a\r\nContent-Length: 20\r\n\r\ntoken=" }, { sleep = 5000 } })
+    drive(gw, cl.done, function(ev) error("Lua saw " .. ev.kind) end)
+    local e = cl.find("end")
+    assert.is_true(e.ms >= 900 and e.ms < 3000, "closed after " .. e.ms .. " ms")
+    assert.matches("^HTTP/1.1 408 .*did not come within 1 s", cl.find("data").data)
+    cl.stop()
+  end)
+
   it("closes a head that never completes at head_timeout, with 408", function()
     local cl = client("raw://127.0.0.1:" .. port, { { write = "GET / HTTP/1.1\r\nHo" }, { sleep = 5000 } })
     drive(gw, cl.done, function(ev) error("Lua saw " .. ev.kind) end)
@@ -360,6 +410,7 @@ describe("core.gateway bridging an exec #engine", function()
     flood = { "sh", "-c", "while :; do cat /bin/busybox; done" },
     ticks = { "sh", "-c", "for i in $(seq 1 50); do echo tick-$i; sleep 0.1; done" },
     sleep = { "sleep", "600" },
+    burst = { "sh", "-c", "head -c 24000000 /dev/zero | tr '\\0' x" },
   }
 
   -- Upgrades every request to an exec of the command its target names: /tty/NAME or /raw/NAME.
@@ -453,6 +504,21 @@ describe("core.gateway bridging an exec #engine", function()
     assert.is_true(whys.slow)
     slow.stop()
     other.stop()
+  end)
+
+  it("sends what was queued before Lua's close, to the last byte, then the status and the close #heavy", function()
+    -- the client stops reading while the exec writes 24 MB: far more than the sockets hold, so
+    -- most of it, the status and the close are queued in the gateway when Lua closes
+    gw:close()
+    gw = assert(core.gateway(l, { max_pending = 64 * 1024 * 1024 }))
+    local cl = client(url("/raw/burst"), { { pause = 3000 } }, { quiet = true })
+    drive(gw, cl.done, serve, 60)
+    local got = cl.lines()
+    assert.equal("engine", select(2, next(ended)).why)
+    assert.same({ "close", 1000, "done", 24000000 }, { got[#got - 1].ev, got[#got - 1].code, got[#got - 1].reason,
+      got[#got - 1].received })
+    assert.same({ 3, '{"status":"Success"}' }, { got[#got - 2].ch, got[#got - 2].data })
+    cl.stop()
   end)
 
   it("drops a read-only session's input and says so once", function()

@@ -251,6 +251,26 @@ describe("dockerpty serve #engine", function()
     assert.equal(401, (curl { "-X", "POST", "-H", "Authorization: Bearer nope-nope-nope-nope", srv.base .. "/login" }))
   end)
 
+  it("takes the token from a login form's body, and sends the browser back to the page", function()
+    local status, h, body = curl { "--data-urlencode", "token=" .. T.web, srv.base .. "/login" }
+    assert.same({ 303, "/", "" }, { status, h.location, body })
+    local pair = assert(h["set-cookie"][1]):match("^(dockerpty=[%w_-]+); Path=/; HttpOnly; SameSite=Strict;")
+    assert(pair, h["set-cookie"][1])
+    assert.equal(200, (curl { "-H", "Cookie: " .. pair, srv.base .. "/api/containers" }))
+    -- a token not known, a body of another type, two credentials, an oversized body, another site's form
+    assert.equal(401, (curl { "--data-urlencode", "token=nope-nope-nope-nope", srv.base .. "/login" }))
+    assert.equal(415, (curl { "-H", "Content-Type: text/plain", "--data-binary", "token=" .. T.web, srv.base .. "/login" }))
+    assert.equal(400, (curl { "--data-binary", "name=x", srv.base .. "/login" }))
+    assert.equal(401, (curl { "-H", "Authorization: Bearer " .. T.web, "--data-urlencode", "token=" .. T.web,
+      srv.base .. "/login" }))
+    local _
+    status, _, body = curl { "--data-binary", "token=" .. ("x"):rep(5000), srv.base .. "/login" }
+    assert.same({ 413, "the body is larger than 4096 bytes\n" }, { status, body })
+    assert.equal(403, (curl { "-H", "Origin: http://evil.example", "--data-urlencode", "token=" .. T.web,
+      srv.base .. "/login" }))
+    assert.matches("login: token web%-team", server_log())
+  end)
+
   it("never lets a token reach a container outside its policy, by name, id or prefix", function()
     local _, _, body = curl { "-H", "Authorization: Bearer " .. T.web, srv.base .. "/api/containers" }
     for _, ct in ipairs(core.json_decode(body)) do assert.not_equal(db, ct.id) end

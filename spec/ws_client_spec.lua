@@ -78,6 +78,25 @@ describe("core.ws_connect against Node's ws #memcheck", function()
     assert.same({ 1000, "done" }, { closed.code, closed.reason })
   end)
 
+  it("sends what it queued before its close, all of it, then the close #heavy", function()
+    local ws = assert(core.ws_connect(url("/count")))
+    srv.wait("request")
+    local chunk = ("z"):rep(1024 * 1024)
+    local queued = 0
+    for _ = 1, 16 do -- what the socket does not take now stays queued: the server reads nothing yet
+      local ok, err = ws:send(0, chunk, 0)
+      assert(ok or err:find("^timed out"), err)
+      if not ok then queued = queued + 1 end
+    end
+    assert.is_true(queued > 0, "the socket took 16 MiB at once: nothing was left to send before the close")
+    ws:close(1000, "done")
+    local closed = srv.wait("close")
+    assert.same({ 1000, "done" }, { closed.code, closed.reason })
+    local sum = 0
+    for _, l in ipairs(srv.lines()) do if l.ev == "msg" then sum = sum + l.len end end
+    assert.equal(16 * (1024 * 1024 + 1), sum)
+  end)
+
   it("reassembles a fragmented message, answers a ping, and reads the server's close code", function()
     local ws = assert(core.ws_connect(url("/script")))
     assert.is_nil(ws:protocol())

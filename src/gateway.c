@@ -5,7 +5,9 @@
  * and from then on bytes go between the engine stream and WebSocket messages in C.
  *
  *   core.gateway(listener, opts) -> gw        opts, each bounding one connection:
- *     max_head (bytes, 16384), head_timeout (s, 10: the whole head, TLS's handshake included),
+ *     max_head (bytes, 16384), head_timeout (s, 10: the whole head and body, TLS's handshake
+ *     included), max_body (bytes, 4096: a request's body, read whole before Lua hears of the
+ *     request; larger is 413, one without a Content-Length 411),
  *     max_pending (bytes queued towards a client, each message counting 64 more, 1 MiB: more
  *     and it is dropped, 1008 "too slow"), max_message (largest message from a client, 1 MiB:
  *     larger, 1009; at most 256 fragments, else 1008), max_connections (10000, and never more
@@ -18,8 +20,8 @@
  *   gw:run([timeout]) -> events, interrupted    waits up to timeout seconds (nil: until an
  *     event) and returns what happened since the last call, early on a signal (one that came
  *     since the last call, between two runs, counts):
- *     {kind="request", conn=, method=, target=, headers={lowercase name = value}, peer=, tls=,
- *      client_cert=subject|nil}
+ *     {kind="request", conn=, method=, target=, headers={lowercase name = value}, body=, peer=,
+ *      tls=, client_cert=subject|nil}   body: "" when the request has none
  *     {kind="closed", conn=}        a connection Lua was told of went before an answer
  *     {kind="resize", session=, width=, height=}   input the client sent after it reaches
  *       the stream only at the next run, once Lua has had it (a command typed after a resize
@@ -38,8 +40,9 @@
  *     now on, closed when the session ends. Engine output goes as [1|2][bytes]; [0][bytes]
  *     from the client goes to the stream, [4][json] becomes a resize, [255][0] half-closes it
  *   gw:send_status(session, json) -> boolean        [3][json]
- *   gw:close(id[, code, reason]) -> boolean         a session: close frame after what is queued,
- *     the stream closed, the socket within close_timeout; a connection: closed. No event. The
+ *   gw:close(id[, code, reason]) -> boolean         a session: the stream closed, the close
+ *     frame after every message queued before it, the socket closed once the client has taken
+ *     none of them for close_timeout; a connection: closed. No event. The
  *     code is one a peer may send (1000-1011 but 1004-1006, or 3000-4999), else it raises.
  *   gw:close()  (and __gc, __close) closes every connection and stream; the listener is the
  *   caller's.   gw:fileno() the epoll descriptor;
@@ -92,7 +95,8 @@ typedef struct {
 	dp_request r;
 	dp_req_field fields[FIELDS_MAX];
 	size_t len;
-	char buf[]; /* max_head + 1: one byte more than allowed, so the parser sees it */
+	size_t need; /* 0 while the head comes; then its length and the body's */
+	char buf[]; /* max_head + 1 (one byte more than allowed, so the parser sees it) + max_body */
 } head_state;
 
 struct conn {
@@ -109,7 +113,7 @@ struct conn {
 	unsigned reported : 1, answered : 1, tls : 1, tty : 1, read_only : 1, told_dropped : 1,
 		drop_pending : 1, resize_pending : 1, client_closed : 1, too_big : 1, ended : 1,
 		engine_try : 1, client_try : 1, input_gone : 1, engine_writable : 1, rdhup : 1,
-		fenced : 1;
+		fenced : 1, close_later : 1;
 	int half_close; /* 1: asked for, 2: done */
 	const char *bad; /* why a client message broke the channel protocol (1008), or NULL */
 	int width, height;
@@ -124,6 +128,11 @@ struct conn {
 	unsigned fragments; /* of the message being received */
 	long last_ping, ping_sent;
 	long last_data; /* ms: the last data either way, for idle_timeout */
+	/* Lua's close, held until what was queued before it is out: wslay sends a control frame
+	 * ahead of queued messages, and nothing after a close */
+	int close_code;
+	char close_reason[124];
+	size_t close_left; /* bytes still queued when the client last took some */
 };
 
 struct gateway {
@@ -135,7 +144,7 @@ struct gateway {
 	lua_Integer next_id;
 	int listener_ref, events_ref, streams_ref;
 	lua_State *L; /* the calling thread, set by every method */
-	size_t max_head, max_pending, max_message, max_connections, max_heads, max_heads_per_peer;
+	size_t max_head, max_body, max_pending, max_message, max_connections, max_heads, max_heads_per_peer;
 	long head_timeout, ping_interval, ping_timeout, close_timeout, idle_timeout; /* ms */
 	char *raw, *scratch; /* READ_CHUNK + 1 each: engine reads, messages being queued */
 	int dirty; /* connections to sweep */
@@ -298,14 +307,52 @@ static void sweep(gateway *g)
 	g->dirty = 0;
 }
 
-/* A session's close frame after what is queued, then the socket within close_timeout. */
+/* A session's close frame now, ahead of anything still queued (wslay sends control frames
+ * first, and nothing after a close), then the socket within close_timeout. */
 static void start_close(gateway *g, conn *c, int code, const char *reason)
 {
 	release_stream(g, c);
+	c->close_later = 0;
 	if (!wslay_event_get_close_sent(c->ws))
 		wslay_event_queue_close(c->ws, (uint16_t)code, (const uint8_t *)reason, strlen(reason));
 	c->state = ST_CLOSING;
 	c->deadline = now_ms() + g->close_timeout;
+}
+
+/* A session's close frame once every message queued before it is out: the socket closes
+ * within close_timeout of the client's last progress in taking them. */
+static void close_after_queue(gateway *g, conn *c, int code, const char *reason)
+{
+	if (!wslay_event_get_queued_msg_count(c->ws) || c->state != ST_WS) {
+		start_close(g, c, code, reason);
+		return;
+	}
+	release_stream(g, c);
+	c->close_later = 1;
+	c->close_code = code;
+	snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
+	c->close_left = wslay_event_get_queued_msg_length(c->ws);
+	c->state = ST_CLOSING;
+	c->deadline = now_ms() + g->close_timeout;
+}
+
+/* wslay_event_send, and a held close queued once what was before it is out. */
+static int ws_send(gateway *g, conn *c)
+{
+	int r = wslay_event_send(c->ws);
+	if (r != 0 || !c->close_later)
+		return r;
+	if (wslay_event_get_queued_msg_length(c->ws) < c->close_left) {
+		c->close_left = wslay_event_get_queued_msg_length(c->ws);
+		c->deadline = now_ms() + g->close_timeout;
+	}
+	if (wslay_event_get_queued_msg_count(c->ws))
+		return 0;
+	c->close_later = 0;
+	if (!wslay_event_get_close_sent(c->ws))
+		wslay_event_queue_close(c->ws, (uint16_t)c->close_code, (const uint8_t *)c->close_reason,
+					strlen(c->close_reason));
+	return wslay_event_send(c->ws);
 }
 
 /* ---- plain answers ---- */
@@ -325,6 +372,7 @@ static const char *reason_phrase(int status)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
+	case 411: return "Length Required";
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
 	case 426: return "Upgrade Required";
@@ -407,6 +455,11 @@ static void push_request(gateway *g, conn *c)
 		lua_rawset(L, -3);
 	}
 	lua_setfield(L, -2, "headers");
+	if (h->need)
+		lua_pushlstring(L, h->buf + h->r.length, h->need - h->r.length);
+	else
+		lua_pushliteral(L, "");
+	lua_setfield(L, -2, "body");
 	lua_pushstring(L, c->peer);
 	lua_setfield(L, -2, "peer");
 	lua_pushboolean(L, c->tls);
@@ -424,22 +477,54 @@ static void push_request(gateway *g, conn *c)
 	event_end(g);
 }
 
+/* What the request says of its body once the head is whole: 0 and h->need set (the head's
+ * length and the body's: 0 for none), or -1 when C has refused it. */
+static int body_of(gateway *g, conn *c)
+{
+	head_state *h = c->head;
+	if (h->r.chunked) {
+		refuse(g, c, 411, "a body needs a Content-Length", "");
+		return -1;
+	}
+	if (h->r.content_length > (long long)g->max_body) {
+		char why[64];
+		snprintf(why, sizeof why, "the body is larger than %zu bytes", g->max_body);
+		refuse(g, c, 413, why, "");
+		return -1;
+	}
+	h->need = h->r.content_length > 0 ? h->r.length + (size_t)h->r.content_length : 0;
+	return 0;
+}
+
 static void read_head(gateway *g, conn *c)
 {
 	head_state *h = c->head;
 	size_t cap = g->max_head + 1;
 	if (!h) { /* on the first bytes: a connection that sends nothing holds no buffer */
-		h = c->head = malloc(sizeof *c->head + cap);
+		h = c->head = malloc(sizeof *c->head + cap + g->max_body);
 		if (!h) {
 			kill_conn(g, c);
 			return;
 		}
-		h->len = 0;
+		h->len = h->need = 0;
 		dp_request_init(&h->r, g->max_head, g->max_head, h->fields, FIELDS_MAX);
 	}
 	for (;;) {
 		long k;
 		int rc;
+		if (h->need) { /* the head is whole: the body's bytes, not one more */
+			if (h->len >= h->need)
+				break;
+			k = dp_io_read(&c->w.io, h->buf + h->len, h->need - h->len);
+			if (k == DP_IO_AGAIN)
+				return;
+			if (k <= 0) {
+				kill_conn(g, c); /* gone before its whole body */
+				return;
+			}
+			h->len += (size_t)k;
+			continue;
+		}
 		if (h->len == cap) { /* the parser has refused already: never */
 			refuse(g, c, 431, "the head is too large", "");
 			return;
@@ -458,12 +543,15 @@ static void read_head(gateway *g, conn *c)
 			return;
 		}
 		if (rc == DP_REQ_DONE) {
-			c->state = ST_LUA;
-			c->deadline = 0;
-			push_request(g, c);
-			return;
+			if (body_of(g, c) != 0)
+				return;
+			if (!h->need)
+				break;
 		}
 	}
+	c->state = ST_LUA;
+	c->deadline = 0;
+	push_request(g, c);
 }
 
 /* ---- a session ---- */
@@ -679,7 +767,7 @@ static void engine_read(gateway *g, conn *c)
 			}
 		}
 		if (wslay_event_want_write(c->ws))
-			wslay_event_send(c->ws);
+			ws_send(g, c);
 	}
 	c->engine_try = 1; /* more may wait: the next turn reads on without waiting */
 }
@@ -839,7 +927,7 @@ static void ws_step(gateway *g, conn *c, uint32_t revents)
 	}
 	if (c->stream && (c->in_pos < c->in_len || c->half_close == 1))
 		engine_write(g, c);
-	if (wslay_event_want_write(c->ws) && wslay_event_send(c->ws) != 0 && c->w.failed) {
+	if (wslay_event_want_write(c->ws) && ws_send(g, c) != 0 && c->w.failed) {
 		end_session(g, c, "error", dp_io_error(&c->w.io));
 		kill_conn(g, c);
 		return;
@@ -973,7 +1061,7 @@ static long timers(gateway *g, long now)
 			c->deadline = 0;
 			if (c->state == ST_HEAD) {
 				char why[96];
-				snprintf(why, sizeof why, "the request head did not come within %ld s",
+				snprintf(why, sizeof why, "the request did not come within %ld s",
 					 g->head_timeout / 1000);
 				refuse(g, c, 408, why, "");
 				conn_step(g, c, 0);
@@ -1199,6 +1287,7 @@ static int l_gateway(lua_State *L)
 	g->signals_seen = dp_interrupt_count();
 	luaL_setmetatable(L, GATEWAY);
 	g->max_head = opt_size(L, 2, "max_head", 16384, 256, 1 << 20);
+	g->max_body = opt_size(L, 2, "max_body", 4096, 0, 1 << 20);
 	g->max_pending = opt_size(L, 2, "max_pending", 1 << 20, 1024, (lua_Integer)1 << 30);
 	g->max_message = opt_size(L, 2, "max_message", 1 << 20, 16, 1 << 26);
 	g->max_connections = opt_size(L, 2, "max_connections", 10000, 1, 1 << 20);
@@ -1580,7 +1669,7 @@ static int m_close(lua_State *L)
 			      3, "not a close code a peer may send");
 		luaL_argcheck(L, rl <= 123, 4, "longer than 123 bytes");
 		c->ended = 1;
-		start_close(g, c, code, reason);
+		close_after_queue(g, c, code, reason);
 		conn_step(g, c, 0);
 	}
 	lua_pushboolean(L, 1);

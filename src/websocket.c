@@ -1042,7 +1042,9 @@ static int c_close(lua_State *L)
 		const char *reason = luaL_optlstring(L, 3, "", &rl);
 		long deadline = now_ms() + CLOSE_WAIT_MS;
 		luaL_argcheck(L, rl <= 123, 3, "longer than 123 bytes");
-		if (wslay_event_queue_close(c->ctx, (uint16_t)code, (const uint8_t *)reason, rl) == 0 &&
+		/* what was queued first: wslay would send the close ahead of it, and nothing after */
+		if (client_flush(c, deadline) == 0 &&
+		    wslay_event_queue_close(c->ctx, (uint16_t)code, (const uint8_t *)reason, rl) == 0 &&
 		    client_flush(c, deadline) == 0) {
 			while (!c->closed && !c->w.eof && !c->w.failed && wslay_event_get_read_enabled(c->ctx) &&
 			       wait_io(&c->w.io, 1, 0, deadline) == 1)
@@ -1050,8 +1052,9 @@ static int c_close(lua_State *L)
 					break;
 		}
 	} else if (c->w.io.fd >= 0 && c->ctx && !wslay_event_get_close_sent(c->ctx)) {
-		if (wslay_event_queue_close(c->ctx, 1000, NULL, 0) == 0)
-			client_flush(c, now_ms() + CLOSE_WAIT_MS);
+		long deadline = now_ms() + CLOSE_WAIT_MS;
+		if (client_flush(c, deadline) == 0 && wslay_event_queue_close(c->ctx, 1000, NULL, 0) == 0)
+			client_flush(c, deadline);
 	}
 	client_release(c);
 	return 0;

@@ -63,6 +63,7 @@ if (url.startsWith('raw://')) {
   });
   let output = '';
   let closed = false;
+  let received = 0; // bytes of channel 1, said at the close
   ws.on('unexpected-response', (req, res) => { say({ ev: 'response', status: res.statusCode }); process.exit(0); });
   ws.on('error', (e) => say({ ev: 'error', message: e.message }));
   ws.on('pong', () => say({ ev: 'pong' }));
@@ -70,12 +71,13 @@ if (url.startsWith('raw://')) {
   ws.on('message', (data) => {
     const b = Buffer.from(data);
     const text = b.subarray(1).toString('latin1');
+    if (b[0] === 1) received += b.length - 1;
     if (b[0] === 1 || b[0] === 2) output += text;
     if (!opts.quiet || b[0] !== 1) say({ ev: 'msg', ch: b[0], data: text });
   });
   ws.on('close', (code, reason) => {
     closed = true;
-    say({ ev: 'close', code, reason: reason.toString(), ms: Date.now() - started });
+    say({ ev: 'close', code, reason: reason.toString(), ms: Date.now() - started, received });
     say({ ev: 'done' });
     process.exit(0);
   });

@@ -9,6 +9,8 @@
 //   /script     [1]"hello world" in three fragments, [2]"x", a ping, then a close 4001 "bye"
 //   /big        one message of 2 MiB and 1 byte
 //   /drop       [1]"last" then the TCP connection closed without a close frame
+//   /count      nothing, and reads nothing for 300 ms; its messages are said as
+//               {"ev":"msg","len":N}, not their bytes
 // It chooses v5.channel.k8s.io when offered. It ends when its stdin does.
 'use strict';
 const fs = require('fs');
@@ -31,7 +33,7 @@ wss.on('connection', (ws, req) => {
     protocols: req.headers['sec-websocket-protocol'] || null });
   ws.on('message', (data) => {
     const b = Buffer.from(data);
-    say({ ev: 'msg', hex: b.toString('hex') });
+    say(path === '/count' ? { ev: 'msg', len: b.length } : { ev: 'msg', hex: b.toString('hex') });
     if (path === '/echo') ws.send(b);
   });
   ws.on('pong', () => say({ ev: 'pong' }));
@@ -46,6 +48,9 @@ wss.on('connection', (ws, req) => {
     setTimeout(() => ws.close(4001, 'bye'), 300);
   } else if (path === '/big') {
     ws.send(Buffer.concat([Buffer.from([1]), Buffer.alloc(2 * 1024 * 1024, 'y')]));
+  } else if (path === '/count') {
+    ws._socket.pause();
+    setTimeout(() => ws._socket.resume(), 300);
   } else if (path === '/drop') {
     ws.send(Buffer.from('\x01last', 'latin1'), () => setTimeout(() => ws.terminate(), 100));
   }

@@ -39,6 +39,7 @@ local function handler(client, opts)
   if not listener then exit_with(FAIL, lerr) end
   local gw, gerr = core.gateway(listener, {
     max_connections = settings.max_sessions + 1024,
+    max_body = server.MAX_LOGIN_BODY,
     idle_timeout = settings.idle_timeout,
   })
   if not gw then listener:close(); exit_with(FAIL, gerr) end

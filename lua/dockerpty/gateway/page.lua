@@ -64,7 +64,8 @@ M.HTML = table.concat {
   '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
   "<title>dockerpty</title>\n<style>", STYLE, "</style>\n</head>\n<body>\n",
   "<h1>dockerpty</h1>\n<p id=\"out\">Signing in...</p>\n",
-  '<form id="login" hidden><input id="token" type="password" autocomplete="off" placeholder="token">',
+  '<form id="login" method="post" action="/login" hidden>',
+  '<input id="token" name="token" type="password" autocomplete="off" placeholder="token">',
   ' <button>Sign in</button></form>\n<ul id="list"></ul>\n<button id="logout" hidden>Sign out</button>\n',
   "<script>", SCRIPT, "</script>\n</body>\n</html>\n",
 }
@@ -78,7 +79,7 @@ end
 
 M.HEADERS = {
   ["Content-Type"] = "text/html; charset=utf-8",
-  ["Content-Security-Policy"] = ("default-src 'self'; script-src %s; style-src %s; frame-ancestors 'none'")
+  ["Content-Security-Policy"] = ("default-src 'self'; script-src %s; style-src %s; frame-ancestors 'none'; form-action 'self'")
     :format(csp_hash(SCRIPT), csp_hash(STYLE)),
   ["X-Frame-Options"] = "DENY",
   ["Referrer-Policy"] = "no-referrer",

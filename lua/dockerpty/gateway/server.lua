@@ -111,21 +111,48 @@ local function method_not_allowed(self, conn, allow)
     ["Content-Type"] = "text/plain; charset=utf-8", Allow = allow })
 end
 
+-- The token a login form's body carries: token | nil, why. application/x-www-form-urlencoded,
+-- with one token field.
+local function form_token(body)
+  local _, fields = split_target("?" .. body)
+  if not fields then return nil, "a bad percent-escape in the body" end
+  local t = fields.token
+  if not t or #t ~= 1 or t[1] == "" then return nil, "expected one token field" end
+  return t[1]
+end
+
+-- POST /login: the token from a form's body (answered 303 to /, as a form wants), or from an
+-- Authorization header with an empty body (204, as a script wants); never both.
 function Server:login(ev)
   local h = ev.headers
+  local body = ev.body or ""
   local length = tonumber(h["content-length"] or "0")
   if length and length > M.MAX_LOGIN_BODY then return self:refuse(ev.conn, 413, "the body is larger than 4 KiB") end
-  if length and length > 0 and not (h["content-type"] or ""):lower():find("^application/x%-www%-form%-urlencoded") then
-    return self:refuse(ev.conn, 415, "expected application/x-www-form-urlencoded")
+  local who, form
+  if body ~= "" then
+    if not (h["content-type"] or ""):lower():find("^application/x%-www%-form%-urlencoded") then
+      return self:refuse(ev.conn, 415, "expected application/x-www-form-urlencoded")
+    end
+    local token, why = form_token(body)
+    if not token then return self:refuse(ev.conn, 400, why) end
+    if h.authorization then return self:unauthorized(ev.conn) end -- two credentials: neither
+    who, form = self.tokens:find(token), true
+  else
+    local cred
+    who, cred = self:authenticate(h)
+    if who and cred.from == "cookie" then who = nil end
   end
-  local who, cred = self:authenticate(h)
-  if not who or cred.from == "cookie" then return self:unauthorized(ev.conn) end
+  if not who then return self:unauthorized(ev.conn) end
   local ok, why = self:origin_ok(h)
   if not ok then return self:refuse(ev.conn, 403, why) end
   local id = self.cookies:create(who.name)
   self.log(("login: token %s"):format(who.name))
-  self.gw:respond(ev.conn, 204, { ["Set-Cookie"] = sessions.set_cookie(id, self.tls, sessions.DEFAULT_TTL),
-    ["Cache-Control"] = "no-store" }, "")
+  local headers = { ["Set-Cookie"] = sessions.set_cookie(id, self.tls, sessions.DEFAULT_TTL), ["Cache-Control"] = "no-store" }
+  if form then
+    headers.Location = "/"
+    return self.gw:respond(ev.conn, 303, headers, "")
+  end
+  self.gw:respond(ev.conn, 204, headers, "")
 end
 
 function Server:logout(ev, cred)
