@@ -96,7 +96,7 @@ typedef struct {
 	dp_req_field fields[FIELDS_MAX];
 	size_t len;
 	size_t need; /* 0 while the head comes; then its length and the body's */
-	char buf[]; /* max_head + 1 (one byte more than allowed, so the parser sees it) + max_body */
+	char buf[]; /* max_head + 1 (one byte more than allowed, so the parser sees it), or need */
 } head_state;
 
 struct conn {
@@ -132,7 +132,7 @@ struct conn {
 	 * ahead of queued messages, and nothing after a close */
 	int close_code;
 	char close_reason[124];
-	size_t close_left; /* bytes still queued when the client last took some */
+	unsigned long long close_sent; /* w.sent when the client last took some */
 };
 
 struct gateway {
@@ -231,6 +231,8 @@ static void release_stream(gateway *g, conn *c)
 		c->we.added = 0; /* closed by Lua: the kernel has dropped it, and the number may be another's */
 	watch_drop(g, &c->we);
 	c->stream = NULL;
+	c->engine_try = 0; /* nothing more to read from it, */
+	c->fenced = 0;     /* nor input to hold back for it */
 	/* input the engine will never take: the client is read again (pongs, its close) */
 	free(c->in);
 	c->in = NULL;
@@ -331,7 +333,7 @@ static void close_after_queue(gateway *g, conn *c, int code, const char *reason)
 	c->close_later = 1;
 	c->close_code = code;
 	snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
-	c->close_left = wslay_event_get_queued_msg_length(c->ws);
+	c->close_sent = c->w.sent;
 	c->state = ST_CLOSING;
 	c->deadline = now_ms() + g->close_timeout;
 }
@@ -342,8 +344,8 @@ static int ws_send(gateway *g, conn *c)
 	int r = wslay_event_send(c->ws);
 	if (r != 0 || !c->close_later)
 		return r;
-	if (wslay_event_get_queued_msg_length(c->ws) < c->close_left) {
-		c->close_left = wslay_event_get_queued_msg_length(c->ws);
+	if (c->w.sent != c->close_sent) { /* it reads: its close_timeout starts again */
+		c->close_sent = c->w.sent;
 		c->deadline = now_ms() + g->close_timeout;
 	}
 	if (wslay_event_get_queued_msg_count(c->ws))
@@ -493,6 +495,14 @@ static int body_of(gateway *g, conn *c)
 		return -1;
 	}
 	h->need = h->r.content_length > 0 ? h->r.length + (size_t)h->r.content_length : 0;
+	if (h->need > g->max_head + 1) { /* a body past the head's room: grown to hold it */
+		head_state *grown = realloc(h, sizeof *h + h->need);
+		if (!grown) {
+			kill_conn(g, c);
+			return -1;
+		}
+		c->head = grown;
+	}
 	return 0;
 }
 
@@ -501,7 +511,7 @@ static void read_head(gateway *g, conn *c)
 	head_state *h = c->head;
 	size_t cap = g->max_head + 1;
 	if (!h) { /* on the first bytes: a connection that sends nothing holds no buffer */
-		h = c->head = malloc(sizeof *c->head + cap + g->max_body);
+		h = c->head = malloc(sizeof *c->head + cap);
 		if (!h) {
 			kill_conn(g, c);
 			return;
@@ -545,6 +555,7 @@ static void read_head(gateway *g, conn *c)
 		if (rc == DP_REQ_DONE) {
 			if (body_of(g, c) != 0)
 				return;
+			h = c->head;
 			if (!h->need)
 				break;
 		}
@@ -649,6 +660,8 @@ static void on_message(wslay_event_context_ptr ctx, const struct wslay_event_on_
 		c->last_data = now_ms();
 		c->w.hold = 1; /* no more from the client until the engine has taken this */
 	} else if (ch == DP_CH_RESIZE) {
+		if (!c->stream)
+			return; /* the session's end has come: nothing to resize */
 		c->width = w;
 		c->height = h;
 		c->resize_pending = 1;
@@ -681,6 +694,15 @@ static int over_pending(gateway *g, conn *c)
 {
 	size_t n = wslay_event_get_queued_msg_count(c->ws);
 	return wslay_event_get_queued_msg_length(c->ws) + QUEUED_MSG_COST * n > g->max_pending;
+}
+
+/* Once the engine's stream has ended, the queue holds its last output and the status, which
+ * Lua's close waits for: only pongs past twice the bound (a client that pings and does not
+ * read) drop it. */
+static int over_pending_after_end(gateway *g, conn *c)
+{
+	size_t n = wslay_event_get_queued_msg_count(c->ws);
+	return wslay_event_get_queued_msg_length(c->ws) + QUEUED_MSG_COST * n > 2 * g->max_pending;
 }
 
 static void drop_slow(gateway *g, conn *c)
@@ -873,7 +895,7 @@ static void ws_step(gateway *g, conn *c, uint32_t revents)
 			if (c->state == ST_WS)
 				protocol_close(g, c, WSLAY_CODE_PROTOCOL_ERROR, "a broken WebSocket frame");
 		}
-		if (c->ws && over_pending(g, c))
+		if (c->ws && over_pending(g, c) && (c->stream || over_pending_after_end(g, c)))
 			drop_slow(g, c);
 	}
 	if (c->drop_pending) {
@@ -1352,7 +1374,7 @@ static int m_run(lua_State *L)
 		conn *c = g->conns[j];
 		if (c->fenced) {
 			c->fenced = 0;
-			c->engine_try = 1;
+			c->engine_try = c->stream != NULL;
 		}
 	}
 	for (;;) {
@@ -1579,7 +1601,8 @@ static int m_upgrade(lua_State *L)
 	lua_concat(L, 3);
 	{ /* everything that can fail first, so that a failure leaves the connection as it was */
 		char *pre = NULL, *out;
-		size_t pre_len = h->len > h->r.length ? h->len - h->r.length : 0; /* frames with the head */
+		size_t start = h->need ? h->need : h->r.length; /* past the head, and a body Lua had */
+		size_t pre_len = h->len > start ? h->len - start : 0; /* frames that came with them */
 		wslay_event_context_ptr ws = NULL;
 		const char *s101 = lua_tolstring(L, -1, &len);
 		out = malloc(len);
@@ -1593,7 +1616,7 @@ static int m_upgrade(lua_State *L)
 		memcpy(out, s101, len);
 		lua_pop(L, 1);
 		if (pre_len)
-			memcpy(pre, h->buf + h->r.length, pre_len);
+			memcpy(pre, h->buf + start, pre_len);
 		c->ws = ws;
 		g->sessions++;
 		wslay_event_config_set_max_recv_msg_length(c->ws, g->max_message);

@@ -65,6 +65,7 @@ typedef struct {
 	unsigned char close_pos; /* of that frame's 4 bytes, those written */
 	uint8_t head[14]; /* a frame's header, held to go out with its payload in one write */
 	unsigned char head_len, head_pos;
+	unsigned long long sent; /* bytes written to the peer, a measure of its progress */
 } dp_wsio;
 
 ssize_t dp_ws_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user);

@@ -351,8 +351,10 @@ ssize_t dp_ws_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 	} else {
 		k = dp_io_write(&w->io, data, len);
 	}
-	if (k > 0)
+	if (k > 0) {
+		w->sent += (unsigned long long)k;
 		return k;
+	}
 	if (k == DP_IO_AGAIN) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
@@ -1042,9 +1044,11 @@ static int c_close(lua_State *L)
 		const char *reason = luaL_optlstring(L, 3, "", &rl);
 		long deadline = now_ms() + CLOSE_WAIT_MS;
 		luaL_argcheck(L, rl <= 123, 3, "longer than 123 bytes");
-		/* what was queued first: wslay would send the close ahead of it, and nothing after */
-		if (client_flush(c, deadline) == 0 &&
-		    wslay_event_queue_close(c->ctx, (uint16_t)code, (const uint8_t *)reason, rl) == 0 &&
+		/* what was queued first: wslay would send the close ahead of it, and nothing after;
+		 * a server that takes none of it within the wait still gets the close */
+		if (client_flush(c, deadline) != 0)
+			deadline = now_ms() + CLOSE_WAIT_MS;
+		if (wslay_event_queue_close(c->ctx, (uint16_t)code, (const uint8_t *)reason, rl) == 0 &&
 		    client_flush(c, deadline) == 0) {
 			while (!c->closed && !c->w.eof && !c->w.failed && wslay_event_get_read_enabled(c->ctx) &&
 			       wait_io(&c->w.io, 1, 0, deadline) == 1)
@@ -1053,7 +1057,9 @@ static int c_close(lua_State *L)
 		}
 	} else if (c->w.io.fd >= 0 && c->ctx && !wslay_event_get_close_sent(c->ctx)) {
 		long deadline = now_ms() + CLOSE_WAIT_MS;
-		if (client_flush(c, deadline) == 0 && wslay_event_queue_close(c->ctx, 1000, NULL, 0) == 0)
+		if (client_flush(c, deadline) != 0)
+			deadline = now_ms() + CLOSE_WAIT_MS;
+		if (wslay_event_queue_close(c->ctx, 1000, NULL, 0) == 0)
 			client_flush(c, deadline);
 	}
 	client_release(c);

@@ -19,6 +19,7 @@ local SCRIPT = [[
 (function () {
   var out = document.getElementById('out'), form = document.getElementById('login');
   var list = document.getElementById('list'), logout = document.getElementById('logout');
+  form.hidden = true; // shown when a token is wanted; without this script it posts as a form
   function show(text) { out.textContent = text; }
   function containers() {
     fetch('/api/containers', { credentials: 'same-origin' }).then(function (r) {
@@ -64,7 +65,7 @@ M.HTML = table.concat {
   '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
   "<title>dockerpty</title>\n<style>", STYLE, "</style>\n</head>\n<body>\n",
   "<h1>dockerpty</h1>\n<p id=\"out\">Signing in...</p>\n",
-  '<form id="login" method="post" action="/login" hidden>',
+  '<form id="login" method="post" action="/login">',
   '<input id="token" name="token" type="password" autocomplete="off" placeholder="token">',
   ' <button>Sign in</button></form>\n<ul id="list"></ul>\n<button id="logout" hidden>Sign out</button>\n',
   "<script>", SCRIPT, "</script>\n</body>\n</html>\n",
@@ -82,7 +83,9 @@ M.HEADERS = {
   ["Content-Security-Policy"] = ("default-src 'self'; script-src %s; style-src %s; frame-ancestors 'none'; form-action 'self'")
     :format(csp_hash(SCRIPT), csp_hash(STYLE)),
   ["X-Frame-Options"] = "DENY",
-  ["Referrer-Policy"] = "no-referrer",
+  -- same-origin, not no-referrer: under no-referrer a browser's form post says Origin: null,
+  -- which the origin check refuses; other sites still get no referrer
+  ["Referrer-Policy"] = "same-origin",
   ["Cache-Control"] = "no-store",
 }
 
