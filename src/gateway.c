@@ -70,6 +70,9 @@
 #define FIELDS_MAX 64
 #define READ_CHUNK ((size_t)64 * 1024)
 #define READS_PER_STEP 4 /* engine reads per session and turn, so that one cannot starve others */
+#define BULK_BYTES ((size_t)2048) /* an engine read this long, twice in a row, is output in bulk */
+#define REST_MS 1 /* how long a session in bulk leaves the engine's stream unwatched */
+#define EV_ENGINE (1u << 20) /* no epoll bit: a step for the engine's stream alone */
 #define ACCEPTS_PER_STEP 64
 #define EVENTS_MAX 256
 #define LINGER_MS 2000 /* after an answer: what the client still sends is read and dropped */
@@ -113,7 +116,7 @@ struct conn {
 	unsigned reported : 1, answered : 1, tls : 1, tty : 1, read_only : 1, told_dropped : 1,
 		drop_pending : 1, resize_pending : 1, client_closed : 1, too_big : 1, ended : 1,
 		engine_try : 1, client_try : 1, input_gone : 1, engine_writable : 1, rdhup : 1,
-		fenced : 1, close_later : 1;
+		fenced : 1, close_later : 1, bulk : 1;
 	int half_close; /* 1: asked for, 2: done */
 	const char *bad; /* why a client message broke the channel protocol (1008), or NULL */
 	int width, height;
@@ -128,6 +131,7 @@ struct conn {
 	unsigned fragments; /* of the message being received */
 	long last_ping, ping_sent;
 	long last_data; /* ms: the last data either way, for idle_timeout */
+	long engine_rest; /* ms: while output comes in bulk, the engine is read again then; or 0 */
 	/* Lua's close, held until what was queued before it is out: wslay sends a control frame
 	 * ahead of queued messages, and nothing after a close */
 	int close_code;
@@ -753,26 +757,36 @@ static int queue_demuxed(gateway *g, conn *c, size_t k, const char **bad, size_t
 static void engine_read(gateway *g, conn *c)
 {
 	int i;
+	size_t have = 0, got = 0; /* have: tty output gathered into one message */
 	c->engine_try = 0;
+	c->engine_rest = 0;
 	for (i = 0; i < READS_PER_STEP; i++) {
 		long k;
 		if (c->state != ST_WS || !c->stream)
-			return;
+			break;
 		if (over_pending(g, c)) {
 			drop_slow(g, c);
 			return;
 		}
-		k = dp_stream_read(c->stream, c->tty ? g->scratch + 1 : g->raw, READ_CHUNK);
+		if (c->tty && READ_CHUNK - have < BULK_BYTES) {
+			i = READS_PER_STEP; /* a full message: more may wait */
+			break;
+		}
+		k = c->tty ? dp_stream_read(c->stream, g->scratch + 1 + have, READ_CHUNK - have)
+			   : dp_stream_read(c->stream, g->raw, READ_CHUNK);
 		if (k == DP_AGAIN)
-			return;
+			break;
 		if (k == 0 || k == DP_FAIL) {
+			if (have)
+				queue_output(g, c, DP_CH_STDOUT, g->scratch + 1, have);
 			end_session(g, c, k == 0 ? "engine" : "error", k == 0 ? NULL : dp_stream_error(c->stream));
 			release_stream(g, c);
 			return;
 		}
 		c->last_data = now_ms();
+		got += (size_t)k;
 		if (c->tty) {
-			queue_output(g, c, DP_CH_STDOUT, g->scratch + 1, (size_t)k);
+			have += (size_t)k;
 		} else {
 			const char *bad = NULL;
 			size_t bad_len = 0;
@@ -788,10 +802,21 @@ static void engine_read(gateway *g, conn *c)
 				return;
 			}
 		}
-		if (wslay_event_want_write(c->ws))
-			ws_send(g, c);
 	}
-	c->engine_try = 1; /* more may wait: the next turn reads on without waiting */
+	if (have)
+		queue_output(g, c, DP_CH_STDOUT, g->scratch + 1, have);
+	if (c->state == ST_WS && wslay_event_want_write(c->ws))
+		ws_send(g, c);
+	if (i == READS_PER_STEP) {
+		c->engine_try = 1; /* more may wait: the next turn reads on without waiting */
+		c->bulk = 0;
+	} else if (got >= BULK_BYTES && c->bulk) {
+		/* output in bulk: what comes in the next millisecond is read at once and sent as
+		 * one message, for a wake-up and two system calls rather than one per chunk */
+		c->engine_rest = now_ms() + REST_MS;
+	} else {
+		c->bulk = got >= BULK_BYTES;
+	}
 }
 
 /* The input the engine may take now: up to a resize's fence until Lua has had the resize. */
@@ -879,7 +904,8 @@ static void ws_step(gateway *g, conn *c, uint32_t revents)
 		engine_read(g, c);
 	if (c->state == ST_DEAD)
 		return;
-	if (wslay_event_want_read(c->ws) && !c->w.hold) {
+	if (wslay_event_want_read(c->ws) && !c->w.hold && (!(revents & EV_ENGINE) || c->client_try)) {
+		/* (a step for the engine alone leaves the client's socket to its own event) */
 		int r;
 		c->client_try = 0;
 		c->w.budgeted = 1;
@@ -998,7 +1024,7 @@ static void update_watches(gateway *g, conn *c)
 	watch_set(g, &c->wc, io_mask(&c->w.io, rd, wr) | held);
 	if (c->stream && dp_stream_fd(c->stream) == c->we.fd) {
 		uint32_t m = 0;
-		if (c->state == ST_WS)
+		if (c->state == ST_WS && !c->engine_rest)
 			m |= EPOLLIN;
 		if (c->in_pos < in_limit(c) || (c->half_close == 1 && !c->fenced))
 			m |= EPOLLOUT;
@@ -1093,6 +1119,14 @@ static long timers(gateway *g, long now)
 				kill_conn(g, c);
 			}
 			continue;
+		}
+		if (c->engine_rest) {
+			if (c->state != ST_WS || !c->stream || now >= c->engine_rest) {
+				c->engine_rest = 0;
+				c->engine_try = c->stream != NULL; /* what came meanwhile, and the watch again */
+			} else if (next < 0 || c->engine_rest - now < next) {
+				next = c->engine_rest - now;
+			}
 		}
 		if (c->state == ST_WS && c->stream && g->idle_timeout > 0) {
 			if (now - c->last_data >= g->idle_timeout) {
@@ -1425,7 +1459,7 @@ static int m_run(lua_State *L)
 			if (!w->c)
 				accept_all(g);
 			else if (w->c->state != ST_DEAD) /* the engine's hangups are read as its end */
-				conn_step(g, w->c, w == &w->c->wc ? evs[k].events : 0);
+				conn_step(g, w->c, w == &w->c->wc ? evs[k].events : EV_ENGINE);
 		}
 		for (i = 0; i < g->n; i++) {
 			conn *c = g->conns[i];
