@@ -32,6 +32,9 @@ end
 
 M.run_id = os.getenv("DOCKERPTY_SPEC_RUN") or new_run_id()
 M.label = "dockerpty.spec." .. M.run_id
+-- How much longer a program in a terminal may take to print or to end: scripts/valgrind sets
+-- it, for Lua processes some thirty times slower under memcheck.
+M.pace = tonumber(os.getenv("DOCKERPTY_SPEC_PACE") or "") or 1
 M.run_env = { DOCKERPTY_SPEC_RUN = M.run_id }
 
 function M.run_filter()
@@ -134,7 +137,7 @@ Pty.__index = Pty
 -- since the last match; returns the match and its captures. Fails showing the output on a
 -- timeout.
 function Pty:expect(pattern, timeout, plain)
-  local deadline = os.time() + (timeout or 10)
+  local deadline = os.time() + (timeout or 10) * M.pace
   while true do
     local s, e = self.out:find(pattern, self.pos, plain)
     if s then
@@ -145,7 +148,7 @@ function Pty:expect(pattern, timeout, plain)
     end
     local chunk = self.p:read(0.05)
     if chunk == nil or os.time() > deadline then
-      error(("expected %q within %ss; the program printed:\n%s"):format(pattern, timeout or 10,
+      error(("expected %q within %ss; the program printed:\n%s"):format(pattern, (timeout or 10) * M.pace,
         self.out:sub(math.max(1, #self.out - 2000))), 2)
     end
     self.out = self.out .. chunk
@@ -172,7 +175,7 @@ function Pty:close() self.p:close() end
 
 -- Waits for the program to end, reading its output meanwhile: "exit", code | "signal", n.
 function Pty:wait(timeout)
-  local deadline = os.time() + (timeout or 10)
+  local deadline = os.time() + (timeout or 10) * M.pace
   while true do
     local how, code = self.p:wait(0)
     if how then self:drain(0.05); return how, code end
