@@ -173,6 +173,14 @@ describe("make install #engine #install", function()
       -- "\27Lua" starts a binary chunk; LuaJIT keeps the sources
       assert.equal(lua_version == "luajit" and "--" or "\27Lua", head:sub(1, lua_version == "luajit" and 2 or 4), m)
     end
+    -- the interpreter by its full path, not through env
+    local f = assert(io.open(dir .. "/bin/dockerpty"))
+    local shebang = f:read("l")
+    f:close()
+    local interp = shebang:match("^#!(/%S+)$")
+    assert.truthy(interp, shebang)
+    assert.not_equal("/usr/bin/env", interp)
+    assert.equal(0, select(2, sh(("test -x %s"):format(interp))), interp)
     out, status = sh(("cd / && %s/bin/dockerpty run --rm busybox sh -c 'echo from-$((6*7))'"):format(dir))
     assert.equal(0, status, out)
     assert.equal("from-42\n", out)
