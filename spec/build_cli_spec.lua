@@ -21,6 +21,7 @@ describe("dockerpty build, rm #engine #images", function()
     helpers.cleanup(c)
     for _, t in ipairs { "a", "b", "q", "stdin", "tar" } do c:remove_image(TAG .. ":" .. t, { force = true }) end
     os.execute("rm -rf " .. dir)
+    helpers.cleanup_images(c)
   end)
 
   it("prints the builder's steps and docker's last lines, then the tutorial's run and rm", function()

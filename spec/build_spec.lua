@@ -58,6 +58,7 @@ describe("client:build #engine #images", function()
     helpers.cleanup(c)
     for i = 1, n do c:remove_image(TAG .. ":" .. i, { force = true }) end
     for _, d in ipairs(dirs) do os.execute("rm -rf " .. d) end
+    helpers.cleanup_images(c)
   end)
 
   local function context(files)

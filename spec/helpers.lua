@@ -74,6 +74,14 @@ function M.cleanup(c)
   end
 end
 
+-- Removes the untagged images that carry this run's label: the classic builder keeps the
+-- steps of a build that failed (a LABEL step, say) as images of their own.
+function M.cleanup_images(c)
+  local list = c:images { all = true,
+    filters = require("dockerpty.core").json_encode { label = { M.label }, dangling = { "true" } } }
+  for _, im in ipairs(list or {}) do c:remove_image(im.Id) end
+end
+
 -- What a Lua chunk run from the checkout puts first: the checkout's modules and built core.
 M.prelude = ("package.path = './lua/?.lua;./lua/?/init.lua;' .. package.path; "
   .. "package.cpath = %q .. package.cpath; "):format(package.cpath:match("^[^;]*;"))
