@@ -669,7 +669,7 @@ describe("session hygiene #engine", function()
     t:close()
   end)
 
-  it("restores the terminal when the client crashes", function()
+  it("restores the terminal when the client crashes #crash", function()
     for _, sig in ipairs { 11, 6 } do
       local t = helpers.pty_run({ "bash", "-c", 'ulimit -c 0; exec "$LUA" -e "$PROG"' }, { env = {
         LUA = helpers.lua,
