@@ -126,10 +126,10 @@ fuzz: test-deps
 # to parse, about 2 ms of CPU less. LuaJIT gets the sources: Neovim may embed another build.
 # The command names its interpreter by its full path, found now: no env in between to exec
 # and search PATH at every start.
-LUA_PATH_ABS = $(shell command -v $(LUA) 2>/dev/null)
+LUA_BIN = $(shell command -v $(LUA) 2>/dev/null)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
-	sed '1s|.*|#!$(or $(filter /%,$(LUA_PATH_ABS)),/usr/bin/env $(LUA))|' bin/dockerpty > $(DESTDIR)$(PREFIX)/bin/dockerpty
+	sed '1s|.*|#!$(or $(filter /%,$(LUA_BIN)),/usr/bin/env $(LUA))|' bin/dockerpty > $(DESTDIR)$(PREFIX)/bin/dockerpty
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/dockerpty
 	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_DIR_VERSION)/dockerpty
 	install -m 755 $(CORE) $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_DIR_VERSION)/dockerpty/core.so

@@ -145,7 +145,8 @@ Pty.__index = Pty
 -- since the last match; returns the match and its captures. Fails showing the output on a
 -- timeout.
 function Pty:expect(pattern, timeout, plain)
-  local deadline = os.time() + (timeout or 10) * M.pace
+  local bound = (timeout or 10) * M.pace
+  local deadline = os.time() + bound
   while true do
     local s, e = self.out:find(pattern, self.pos, plain)
     if s then
@@ -156,7 +157,7 @@ function Pty:expect(pattern, timeout, plain)
     end
     local chunk = self.p:read(0.05)
     if chunk == nil or os.time() > deadline then
-      error(("expected %q within %ss; the program printed:\n%s"):format(pattern, (timeout or 10) * M.pace,
+      error(("expected %q within %ss; the program printed:\n%s"):format(pattern, bound,
         self.out:sub(math.max(1, #self.out - 2000))), 2)
     end
     self.out = self.out .. chunk

@@ -174,9 +174,7 @@ describe("make install #engine #install", function()
       assert.equal(lua_version == "luajit" and "--" or "\27Lua", head:sub(1, lua_version == "luajit" and 2 or 4), m)
     end
     -- the interpreter by its full path, not through env
-    local f = assert(io.open(dir .. "/bin/dockerpty"))
-    local shebang = f:read("l")
-    f:close()
+    local shebang = helpers.read_file(dir .. "/bin/dockerpty"):match("^[^\n]*")
     local interp = shebang:match("^#!(/%S+)$")
     assert.truthy(interp, shebang)
     assert.not_equal("/usr/bin/env", interp)
