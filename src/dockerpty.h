@@ -38,6 +38,7 @@ long dp_stream_read(dp_stream *s, char *buf, size_t n);
 long dp_stream_write(dp_stream *s, const char *buf, size_t n);
 int dp_stream_close_write(dp_stream *s);
 int dp_stream_fd(const dp_stream *s);
+int dp_stream_head_pending(const dp_stream *s);
 const char *dp_stream_error(const dp_stream *s);
 
 /* term.c: the self-pipe that signal handlers write signal numbers to (-1 when off). */

@@ -17,9 +17,11 @@
  *     (s, 60: no frame at all within it after a ping ends the session, 1008), close_timeout (s, 5),
  *     idle_timeout (s, 0 for none: a session across which no data has gone either way for so
  *     long ends, "idle"; pings and pongs are no data, nor a read-only client's dropped input)
- *   gw:run([timeout]) -> events, interrupted    waits up to timeout seconds (nil: until an
- *     event) and returns what happened since the last call, early on a signal (one that came
- *     since the last call, between two runs, counts):
+ *   gw:run([timeout, [fds]]) -> events, interrupted    waits up to timeout seconds (nil: until
+ *     an event) and returns what happened since the last call, early on a signal (one that came
+ *     since the last call, between two runs, counts). fds: Lua's own descriptors ({n, ...},
+ *     such as the engine requests it has in flight), watched during this run only:
+ *     {kind="ready", fd=}           one of fds is readable (or at its end)
  *     {kind="request", conn=, method=, target=, headers={lowercase name = value}, body=, peer=,
  *      tls=, client_cert=subject|nil}   body: "" when the request has none
  *     {kind="closed", conn=}        a connection Lua was told of went before an answer
@@ -40,6 +42,8 @@
  *     now on, closed when the session ends. Engine output goes as [1|2][bytes]; [0][bytes]
  *     from the client goes to the stream, [4][json] becomes a resize, [255][0] half-closes it
  *   gw:send_status(session, json) -> boolean        [3][json]
+ *   gw:hold_input(session, on) -> boolean           on: input typed after a resize is held,
+ *     beyond the next run, until hold_input(session, false): the resize has reached the engine
  *   gw:close(id[, code, reason]) -> boolean         a session: the stream closed, the close
  *     frame after every message queued before it, the socket closed once the client has taken
  *     none of them for close_timeout; a connection: closed. No event. The
@@ -81,6 +85,7 @@
 #define MAX_FRAGMENTS 256 /* frames in one client message: each costs wslay a chunk of its own */
 #define ACCEPT_PAUSE_MS 100 /* out of descriptors: the listener rests this long */
 #define FDS_RESERVED 64 /* descriptors kept for the engine's requests and the rest of the process */
+#define EXTRA_MAX 4096 /* Lua's own descriptors one run may watch */
 
 enum { ST_TLS, ST_HEAD, ST_LUA, ST_RESPOND, ST_LINGER, ST_WS, ST_CLOSING, ST_DEAD };
 
@@ -88,9 +93,9 @@ typedef struct gateway gateway;
 typedef struct conn conn;
 
 typedef struct {
-	conn *c; /* NULL: the listener */
+	conn *c; /* NULL: the listener, or one of Lua's own (extra) */
 	int fd;  /* -1: none */
-	int added;
+	int added, extra;
 	uint32_t mask;
 } watch;
 
@@ -116,7 +121,7 @@ struct conn {
 	unsigned reported : 1, answered : 1, tls : 1, tty : 1, read_only : 1, told_dropped : 1,
 		drop_pending : 1, resize_pending : 1, client_closed : 1, too_big : 1, ended : 1,
 		engine_try : 1, client_try : 1, input_gone : 1, engine_writable : 1, rdhup : 1,
-		fenced : 1, close_later : 1, bulk : 1;
+		fenced : 1, close_later : 1, bulk : 1, fence_held : 1;
 	int half_close; /* 1: asked for, 2: done */
 	const char *bad; /* why a client message broke the channel protocol (1008), or NULL */
 	int width, height;
@@ -143,6 +148,8 @@ struct gateway {
 	int ep; /* -1 once closed */
 	dp_listener *listener;
 	watch wl;
+	watch *extra; /* Lua's own descriptors, watched during one run */
+	size_t n_extra;
 	conn **conns;
 	size_t n, cap, sessions;
 	lua_Integer next_id;
@@ -215,6 +222,17 @@ static void watch_drop(gateway *g, watch *w)
 		epoll_ctl(g->ep, EPOLL_CTL_DEL, w->fd, NULL);
 	w->added = 0;
 	w->fd = -1;
+}
+
+/* Idempotent: on every way out of a run, and before the next (a run that raised). */
+static void extra_drop(gateway *g)
+{
+	size_t i;
+	for (i = 0; i < g->n_extra; i++)
+		watch_drop(g, &g->extra[i]);
+	free(g->extra);
+	g->extra = NULL;
+	g->n_extra = 0;
 }
 
 static uint32_t io_mask(const dp_io *io, int rd, int wr)
@@ -1311,6 +1329,7 @@ static void gw_release(lua_State *L, gateway *g)
 			kill_conn(g, g->conns[i]);
 		}
 		sweep(g);
+		extra_drop(g);
 		close(g->ep);
 		g->ep = -1;
 	}
@@ -1392,6 +1411,48 @@ static int l_gateway(lua_State *L)
 	return 1;
 }
 
+/* Lua's own descriptors, {fd, ...} at idx, watched for readability during one run: each
+ * that is becomes a {kind = "ready", fd = n} event. Checked whole before any is added. */
+static void extra_add(lua_State *L, gateway *g, int idx)
+{
+	size_t n, i;
+	if (lua_isnoneornil(L, idx))
+		return;
+	luaL_checktype(L, idx, LUA_TTABLE);
+	n = lua_rawlen(L, idx);
+	luaL_argcheck(L, n <= EXTRA_MAX, idx, "too many descriptors");
+	for (i = 1; i <= n; i++) {
+		int isnum;
+		lua_Integer fd;
+		lua_rawgeti(L, idx, (lua_Integer)i);
+		fd = lua_tointegerx(L, -1, &isnum);
+		lua_pop(L, 1);
+		luaL_argcheck(L, isnum && fd >= 0 && fd <= INT_MAX, idx, "descriptors must be whole numbers, 0 or more");
+	}
+	if (n == 0)
+		return;
+	g->extra = calloc(n, sizeof *g->extra);
+	if (!g->extra) {
+		luaL_error(L, "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		watch *w = &g->extra[i];
+		lua_rawgeti(L, idx, (lua_Integer)i + 1);
+		w->fd = (int)lua_tointeger(L, -1);
+		lua_pop(L, 1);
+		w->extra = 1;
+		watch_set(g, w, EPOLLIN | EPOLLRDHUP); /* a descriptor given twice is watched once */
+	}
+	g->n_extra = n;
+}
+
+static void extra_ready(gateway *g, const watch *w)
+{
+	event_begin(g, "ready", "fd", w->fd);
+	event_end(g);
+}
+
 static int m_run(lua_State *L)
 {
 	gateway *g = check_gw(L);
@@ -1402,11 +1463,13 @@ static int m_run(lua_State *L)
 	struct epoll_event evs[EVENTS_MAX];
 
 	luaL_argcheck(L, t < 1e7, 2, "out of range");
+	extra_drop(g);
+	extra_add(L, g, 3);
 	dp_interruptible_begin(&ig);
 	ig.seen = g->signals_seen; /* one that came since the last run counts */
 	for (size_t j = 0; j < g->n; j++) { /* Lua has had the resizes the last run told of */
 		conn *c = g->conns[j];
-		if (c->fenced) {
+		if (c->fenced && !c->fence_held) {
 			c->fenced = 0;
 			c->engine_try = c->stream != NULL;
 		}
@@ -1452,11 +1515,14 @@ static int m_run(lua_State *L)
 			int e = errno;
 			g->signals_seen = dp_interrupt_count();
 			dp_interruptible_end(&ig);
+			extra_drop(g);
 			return luaL_error(L, "gateway: epoll_wait: %s", strerror(e));
 		}
 		for (k = 0; k < n; k++) {
 			watch *w = evs[k].data.ptr;
-			if (!w->c)
+			if (w->extra)
+				extra_ready(g, w);
+			else if (!w->c)
 				accept_all(g);
 			else if (w->c->state != ST_DEAD) /* the engine's hangups are read as its end */
 				conn_step(g, w->c, w == &w->c->wc ? evs[k].events : EV_ENGINE);
@@ -1474,6 +1540,7 @@ static int m_run(lua_State *L)
 	if (g->signals_seen != ig.seen)
 		interrupted = 1;
 	dp_interruptible_end(&ig);
+	extra_drop(g);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, g->events_ref);
 	luaL_unref(L, LUA_REGISTRYINDEX, g->events_ref);
 	lua_newtable(L);
@@ -1606,6 +1673,7 @@ static int m_upgrade(lua_State *L)
 	lua_settop(L, 3);
 	lua_getfield(L, 3, "stream"); /* 4 */
 	s = dp_check_stream(L, 4);
+	luaL_argcheck(L, !dp_stream_head_pending(s), 3, "the stream's answer head is still to come");
 	for (i = 0; i < g->n; i++)
 		if (g->conns[i]->stream == s)
 			luaL_argerror(L, 3, "the stream belongs to another session");
@@ -1700,6 +1768,26 @@ static int m_send_status(lua_State *L)
 	return 1;
 }
 
+/* hold_input(session, on): while on, input typed after a resize waits, past the run after
+ * the resize was told, until Lua has applied it (its engine call answered). */
+static int m_hold_input(lua_State *L)
+{
+	gateway *g = check_gw(L);
+	conn *c = find(g, luaL_checkinteger(L, 2));
+	luaL_checktype(L, 3, LUA_TBOOLEAN);
+	if (!c || c->state != ST_WS) {
+		lua_pushboolean(L, 0);
+		return 1;
+	}
+	c->fence_held = lua_toboolean(L, 3);
+	if (!c->fence_held && c->fenced) {
+		c->fenced = 0;
+		c->engine_try = c->stream != NULL;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 static int m_close(lua_State *L)
 {
 	gateway *g = luaL_checkudata(L, 1, GATEWAY);
@@ -1770,6 +1858,7 @@ void dp_gateway_open(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
 		{"run", m_run},
+		{"hold_input", m_hold_input},
 		{"respond", m_respond},
 		{"upgrade", m_upgrade},
 		{"send_status", m_send_status},

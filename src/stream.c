@@ -28,6 +28,7 @@ struct dp_stream {
 	CURL *curl; /* NULL once closed */
 	curl_socket_t fd;
 	int tls, eof, write_closed;
+	int head_pending; /* a deferred upgrade: early holds what came of the head so far */
 	char *early; /* bytes that arrived with the response head, handed out first */
 	size_t early_len, early_pos;
 	char *endpoint;
@@ -43,26 +44,12 @@ static void set_error(dp_stream *s, const char *what, CURLcode rc)
 	memcpy(s->err, tmp, sizeof s->err);
 }
 
-long dp_stream_read(dp_stream *s, char *buf, size_t n)
+/* What the connection has, past any early bytes: > 0, 0 at its end, DP_AGAIN or DP_FAIL. */
+static long recv_some(dp_stream *s, char *buf, size_t n)
 {
 	size_t got = 0;
 	CURLcode rc;
 
-	if (!s->curl) {
-		snprintf(s->err, sizeof s->err, "stream from %s is closed", s->endpoint);
-		return DP_FAIL;
-	}
-	if (s->early_pos < s->early_len) {
-		size_t k = s->early_len - s->early_pos < n ? s->early_len - s->early_pos : n;
-		memcpy(buf, s->early + s->early_pos, k);
-		s->early_pos += k;
-		if (s->early_pos == s->early_len) {
-			free(s->early);
-			s->early = NULL;
-			s->early_len = s->early_pos = 0;
-		}
-		return (long)k;
-	}
 	if (s->eof)
 		return 0;
 	s->err[0] = '\0';
@@ -76,6 +63,31 @@ long dp_stream_read(dp_stream *s, char *buf, size_t n)
 	if (got == 0)
 		s->eof = 1;
 	return (long)got;
+}
+
+long dp_stream_read(dp_stream *s, char *buf, size_t n)
+{
+	if (!s->curl) {
+		snprintf(s->err, sizeof s->err, "stream from %s is closed", s->endpoint);
+		return DP_FAIL;
+	}
+	if (s->head_pending) {
+		snprintf(s->err, sizeof s->err, "stream from %s: the answer's head is still to come (finish_head)",
+			 s->endpoint);
+		return DP_FAIL;
+	}
+	if (s->early_pos < s->early_len) {
+		size_t k = s->early_len - s->early_pos < n ? s->early_len - s->early_pos : n;
+		memcpy(buf, s->early + s->early_pos, k);
+		s->early_pos += k;
+		if (s->early_pos == s->early_len) {
+			free(s->early);
+			s->early = NULL;
+			s->early_len = s->early_pos = 0;
+		}
+		return (long)k;
+	}
+	return recv_some(s, buf, n);
 }
 
 long dp_stream_write(dp_stream *s, const char *buf, size_t n)
@@ -174,6 +186,11 @@ int dp_stream_close_write(dp_stream *s)
 	return r;
 }
 
+int dp_stream_head_pending(const dp_stream *s)
+{
+	return s->head_pending;
+}
+
 int dp_stream_fd(const dp_stream *s)
 {
 	return s->curl ? (int)s->fd : -1;
@@ -193,6 +210,7 @@ static void stream_release(dp_stream *s)
 	free(s->early);
 	s->early = NULL;
 	s->early_len = s->early_pos = 0;
+	s->head_pending = 0;
 }
 
 dp_stream *dp_check_stream(lua_State *L, int idx)
@@ -278,6 +296,48 @@ static void read_error_body(dp_stream *s, luaL_Buffer *b, size_t have, long long
 	}
 }
 
+#define ANSWER_BUF (DP_HEAD_MAX + 4096)
+
+/* What a hijack returns once the head (head_len bytes of the len in s->early) is whole: the
+ * stream with {status=, content_type=}, the rest kept as its first bytes; or, for a refusal,
+ * nil, body, status, content_type with the stream released. more: the refusal's body may be
+ * read on (waiting); else what came is all of it. */
+static int push_answer(lua_State *L, dp_stream *s, size_t len, long head_len, const dp_head *h,
+		       int upgrade, int more)
+{
+	char *buf = s->early;
+	s->head_pending = 0;
+	s->early_len = 0;
+	if (!(h->status == 200 || (upgrade && h->status == 101))) {
+		luaL_Buffer b;
+		luaL_buffinit(L, &b);
+		luaL_addlstring(&b, buf + head_len, len - (size_t)head_len);
+		if (more)
+			read_error_body(s, &b, len - (size_t)head_len, h->content_length);
+		luaL_pushresult(&b);
+		stream_release(s);
+		lua_pushnil(L);
+		lua_insert(L, -2);
+		lua_pushinteger(L, h->status);
+		lua_pushstring(L, h->content_type);
+		return 4;
+	}
+	if ((size_t)head_len < len) {
+		s->early_len = len - (size_t)head_len;
+		s->early_pos = 0;
+		memmove(buf, buf + head_len, s->early_len);
+	} else {
+		free(buf);
+		s->early = NULL;
+	}
+	lua_createtable(L, 0, 2);
+	lua_pushinteger(L, h->status);
+	lua_setfield(L, -2, "status");
+	lua_pushstring(L, h->content_type);
+	lua_setfield(L, -2, "content_type");
+	return 2;
+}
+
 /* "Name: value\r\n" for each pair of the table at idx, left on the stack. A name is an
  * HTTP token and a value has no control byte, so that no header can end the head or start
  * another. */
@@ -326,7 +386,8 @@ static const char *header_lines(lua_State *L, int idx, int *chunked)
  * method is POST unless told: a GET without upgrade streams an answer, such as followed logs.
  * headers: {name = value} sent too (X-Registry-Auth). With a Transfer-Encoding among them the
  * request is HTTP/1.1 with no Content-Length: a body the caller writes in chunks (a build's
- * context), its answer chunked too.
+ * context), its answer chunked too. With upgrade and defer it returns once the request is
+ * sent, {} for the head, and stream:finish_head() reads the head later, without waiting.
  */
 static int l_hijack(lua_State *L)
 {
@@ -336,7 +397,7 @@ static int l_hijack(lua_State *L)
 	const char *body = luaL_optlstring(L, 3, NULL, &body_len);
 	const char *ctype = luaL_optstring(L, 4, body ? "application/json" : "text/plain");
 	int upgrade = lua_isnoneornil(L, 5) || lua_toboolean(L, 5);
-	int defer = !upgrade && lua_toboolean(L, 6);
+	int defer = lua_toboolean(L, 6);
 	const char *method = luaL_optstring(L, 7, "POST");
 	const char *extra = ""; /* header lines from the table at 8, checked */
 	int chunked = 0;
@@ -390,20 +451,25 @@ static int l_hijack(lua_State *L)
 		return 3;
 	}
 	lua_pop(L, 1);
-	if (defer) {
+	if (defer && !upgrade) {
 		lua_newtable(L);
 		return 2;
 	}
 
-	buf = malloc(DP_HEAD_MAX + 4096);
+	buf = malloc(ANSWER_BUF);
 	if (!buf)
 		return luaL_error(L, "out of memory");
 	s->early = buf; /* the stream owns it now (early_len 0): freed with it, whatever raises */
+	if (defer) {
+		s->head_pending = 1;
+		lua_newtable(L);
+		return 2;
+	}
 	dp_interruptible_begin(&g);
 	limit_ms = dp_transport_timeout_ms(t); /* the client's timeout, if shorter */
 	if (limit_ms <= 0 || limit_ms > HANDSHAKE_TIMEOUT_MS)
 		limit_ms = HANDSHAKE_TIMEOUT_MS;
-	head_len = read_head(s, buf, DP_HEAD_MAX + 4096, &len, &h, limit_ms, &g);
+	head_len = read_head(s, buf, ANSWER_BUF, &len, &h, limit_ms, &g);
 	dp_interruptible_end(&g); /* a signal caught meanwhile does what it would have done */
 	if (head_len < 0) {
 		lua_pushnil(L);
@@ -418,32 +484,7 @@ static int l_hijack(lua_State *L)
 			lua_pushliteral(L, "transport");
 		return 3;
 	}
-	if (!(h.status == 200 || (upgrade && h.status == 101))) {
-		luaL_Buffer b;
-		luaL_buffinit(L, &b);
-		luaL_addlstring(&b, buf + head_len, len - (size_t)head_len);
-		read_error_body(s, &b, len - (size_t)head_len, h.content_length);
-		luaL_pushresult(&b);
-		stream_release(s);
-		lua_pushnil(L);
-		lua_insert(L, -2);
-		lua_pushinteger(L, h.status);
-		lua_pushstring(L, h.content_type);
-		return 4;
-	}
-	if ((size_t)head_len < len) {
-		s->early_len = len - (size_t)head_len;
-		memmove(buf, buf + head_len, s->early_len);
-	} else {
-		free(buf);
-		s->early = NULL;
-	}
-	lua_createtable(L, 0, 2);
-	lua_pushinteger(L, h.status);
-	lua_setfield(L, -2, "status");
-	lua_pushstring(L, h.content_type);
-	lua_setfield(L, -2, "content_type");
-	return 2;
+	return push_answer(L, s, len, head_len, &h, upgrade, 1);
 }
 
 static int push_stream_error(lua_State *L, dp_stream *s)
@@ -513,6 +554,52 @@ static int s_read(lua_State *L)
 	}
 	lua_pushlstring(L, p, (size_t)k);
 	return 1;
+}
+
+/*
+ * s:finish_head() -> {status=, content_type=} | false (more is to come: wait for the stream's
+ * descriptor to be readable, then call again) | nil, message, code | nil, body, status,
+ * content_type: what hijack would have returned, for one made with upgrade and defer.
+ * Never waits; the caller owns the deadline.
+ */
+static int s_finish_head(lua_State *L)
+{
+	dp_stream *s = dp_check_stream(L, 1);
+	luaL_argcheck(L, s->head_pending, 1, "no answer's head is pending on this stream");
+	for (;;) {
+		dp_head h;
+		long k, head_len = dp_head_parse(s->early, s->early_len, &h);
+		if (head_len > 0) {
+			int ok = h.status == 200 || h.status == 101;
+			size_t want = h.content_length < 0 ? ANSWER_BUF
+						: (size_t)head_len + (size_t)h.content_length;
+			/* a refusal's message is whole when its length has come, or the engine closed */
+			if (ok || s->eof || s->early_len >= want || s->early_len == ANSWER_BUF)
+				return push_answer(L, s, s->early_len, head_len, &h, 1, 0);
+		}
+		if (head_len < 0 || (head_len == 0 && s->early_len == ANSWER_BUF)) {
+			lua_pushnil(L);
+			lua_pushfstring(L, "%s answered with something other than HTTP", s->endpoint);
+			stream_release(s);
+			lua_pushliteral(L, "transport");
+			return 3;
+		}
+		k = recv_some(s, s->early + s->early_len, ANSWER_BUF - s->early_len);
+		if (k == DP_AGAIN) {
+			lua_pushboolean(L, 0);
+			return 1;
+		}
+		if (k == 0 && head_len == 0)
+			snprintf(s->err, sizeof s->err, "%s closed the connection before answering", s->endpoint);
+		if (k == DP_FAIL || (k == 0 && head_len == 0)) {
+			lua_pushnil(L);
+			lua_pushstring(L, s->err);
+			stream_release(s);
+			lua_pushliteral(L, "transport");
+			return 3;
+		}
+		s->early_len += (size_t)k;
+	}
 }
 
 /* s:send(bytes) -> how many went (0 when the socket is full) | nil, message, code */
@@ -598,6 +685,7 @@ void dp_stream_open(lua_State *L)
 		{"write", s_write},
 		{"close_write", s_close_write},
 		{"fileno", s_fileno},
+		{"finish_head", s_finish_head},
 		{"close", s_close},
 		{NULL, NULL},
 	};
