@@ -2,6 +2,7 @@
 local dockerpty = require "dockerpty"
 local client = require "dockerpty.client"
 local helpers = require "helpers"
+local core = require "dockerpty.core"
 
 -- A count or code from the engine: an integer in Lua 5.3+; in Lua 5.1 and LuaJIT, whose one
 -- number type is a double, a whole number.
@@ -160,6 +161,40 @@ describe("client deadlines", function()
     assert.is_true(now() - t0 < 20)
     assert.has_error(function() c:request("GET", "/info", { timeout = -1 }) end,
       "bad argument #3 to 'request' (timeout must be a number of seconds from 0 to 2147483)")
+    c:close()
+  end)
+
+  it("end a cooperative request at its deadline, the waiting left to the caller", function()
+    local host, stop = mute("silent")
+    finally(stop)
+    local c = assert(dockerpty.client { host = host, timeout = 0.5, api_version = "1.41" })
+    local waits = 0
+    local coop = c:cooperative(function(fd, deadline)
+      waits = waits + 1
+      local left = math.max(0, deadline - core.monotime())
+      return next(core.poll({ { fd, "r" } }, math.ceil(left * 1000))) ~= nil
+    end)
+    local ok, err, code = coop:containers()
+    assert.is_nil(ok)
+    assert.equal("timeout", code)
+    assert.equal("timed out talking to " .. host .. ": no answer within 0.5 s", err)
+    assert.is_true(waits >= 1)
+    c:close()
+    -- an upgrade whose answer's head comes a byte at a time and never ends
+    local thost, tstop = mute("trickle")
+    finally(tstop)
+    c = assert(dockerpty.client { host = thost, timeout = 1, api_version = "1.41" })
+    coop = c:cooperative(function(fd, deadline)
+      waits = waits + 1
+      local left = math.max(0, deadline - core.monotime())
+      return next(core.poll({ { fd, "r" } }, math.ceil(left * 1000))) ~= nil
+    end)
+    waits = 0
+    ok, err, code = coop:exec_socket("abc")
+    assert.is_nil(ok)
+    assert.equal("timeout", code)
+    assert.equal("timed out talking to " .. thost .. ": no answer within 1 s", err)
+    assert.is_true(waits >= 3, "the head came in pieces")
     c:close()
   end)
 
@@ -471,6 +506,86 @@ describe("client against the engine #engine", function()
     for _ = 1, 300 do cur.x = {}; cur = cur.x end
     assert.has_error(function() c:create_container(body) end,
       "cannot encode to JSON: nested too deep (or a table contains itself)")
+  end)
+
+  -- A loop of coroutines over core.poll, as dockerpty serve's is over its gateway: each task
+  -- yields the descriptor it waits on, and the loop resumes it once that is readable.
+  local function scheduler()
+    local tasks, yields = {}, 0
+    local coop = c:cooperative(function(fd, deadline)
+      yields = yields + 1
+      return coroutine.yield(fd, deadline)
+    end)
+    local function run()
+      while next(tasks) do
+        local list = {}
+        for _, fd in pairs(tasks) do list[#list + 1] = { fd, "r" } end
+        local ready = core.poll(list, 10000)
+        assert(next(ready), "no answer within 10 s")
+        for co, fd in pairs(tasks) do
+          if ready[fd] then
+            local ok, next_fd = coroutine.resume(co, true)
+            assert(ok, next_fd)
+            tasks[co] = coroutine.status(co) ~= "dead" and next_fd or nil
+          end
+        end
+      end
+    end
+    local function spawn(fn)
+      local co = coroutine.create(fn)
+      local ok, fd = coroutine.resume(co)
+      assert(ok, fd)
+      if coroutine.status(co) ~= "dead" then tasks[co] = fd end
+    end
+    return coop, spawn, run, function() return yields end
+  end
+
+  it("answers through a cooperative view as it does itself, and the view never waits", function()
+    local coop, spawn, run, yields = scheduler()
+    local id = helpers.container(c, { Cmd = { "sleep", "60" } })
+    assert(c:start(id))
+    local got = {}
+    spawn(function()
+      got.inspect = coop:inspect_container(id)
+      got.missing = { coop:inspect_container("no-such-" .. helpers.run_id) }
+      local ex = assert(coop:exec_create(id, { Cmd = { "sh", "-c", "echo out; echo err >&2" },
+        AttachStdout = true, AttachStderr = true }))
+      local stream = assert(coop:exec_socket(ex.Id))
+      local bytes = {}
+      while true do
+        local data = stream:read(65536, 0)
+        if data == nil then break end
+        if data == false then coroutine.yield(stream:fileno()) else bytes[#bytes + 1] = data end
+      end
+      stream:close()
+      got.output = table.concat(bytes)
+      got.bad_exec = { coop:exec_socket("no-such-exec") }
+      got.exit = coop:exec_inspect(ex.Id).ExitCode
+    end)
+    spawn(function() got.list = coop:containers { all = true } end)
+    run()
+    assert.equal(id, got.inspect.Id)
+    assert.same({ c:inspect_container("no-such-" .. helpers.run_id) }, got.missing)
+    assert.matches("out\n", got.output)
+    assert.matches("err\n", got.output)
+    assert.same({ c:exec_socket("no-such-exec") }, got.bad_exec)
+    assert.equal(0, got.exit)
+    local listed = false
+    for _, e in ipairs(got.list) do listed = listed or e.Id == id end
+    assert.is_true(listed)
+    assert.is_true(yields() >= 6, "the view waited itself")
+  end)
+
+  it("bounds the size of an answer, through a cooperative view too", function()
+    local small = helpers.engine { max_body = 100 }
+    local coop = small:cooperative(function(fd)
+      return next(core.poll({ { fd, "r" } }, 10000)) ~= nil
+    end)
+    local ok, err, code = coop:info()
+    assert.is_nil(ok)
+    assert.equal("too_large", code)
+    assert.equal("response from unix:///var/run/docker.sock is larger than 100 bytes", err)
+    small:close()
   end)
 
   it("bounds the size of an answer", function()

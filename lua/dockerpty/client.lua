@@ -468,7 +468,12 @@ local function hijack(self, target, body)
   if derr then return nil, derr, dcode end
   local v, err, code = self:negotiate()
   if not v then return nil, err, code end
-  return refused_or(core.hijack(self.transport, "/v" .. v .. target, body))
+  return refused_or(self:raw_hijack("/v" .. v .. target, body))
+end
+
+-- The bare upgrade: what core.hijack gives. No version prefix.
+function Client:raw_hijack(target, body)
+  return core.hijack(self.transport, target, body)
 end
 
 local ANSWER_MAX = 1024 * 1024
@@ -641,6 +646,95 @@ function Client:post_later(path, opts)
     body, nil, false, true)
   if not stream then return nil, serr, scode end
   return new_answer(Posted, stream, self.endpoint)
+end
+
+-- ---- a client that never blocks its caller's loop ----
+
+local HANDSHAKE_TIMEOUT = 30 -- seconds an upgrade's answer may take, as core.hijack allows
+
+local function timeout_message(self, seconds)
+  return ("timed out talking to %s: no answer within %g s"):format(self.endpoint, seconds)
+end
+
+-- The deadline of a request that may take seconds (0: none), on core.monotime's clock.
+local function deadline_of(seconds)
+  if not seconds or seconds == 0 then return math.huge end
+  return core.monotime() + seconds
+end
+
+-- status, body, headers (lowercase names) of a whole HTTP/1.0 answer | nil, message, code
+local function split_answer(self, answer)
+  local n, status, head = core.parse_head(answer)
+  if not n or n == 0 or head.chunked then
+    return nil, ("%s answered with something other than HTTP/1.0"):format(self.endpoint), "transport"
+  end
+  local headers = {}
+  for name, value in answer:sub(1, n):gmatch("\n([^:\r\n]+):[ \t]*([^\r\n]*)") do
+    headers[name:lower()] = value
+  end
+  return status, answer:sub(n + 1), headers
+end
+
+local Cooperative = {}
+
+-- The bare exchange on a connection of its own: sent at once, the answer read as it comes,
+-- self.wait(fd, deadline) called while it is not whole.
+function Cooperative.raw(self, method, path, body, content_type, timeout)
+  local seconds = timeout or self.timeout
+  local deadline = deadline_of(seconds)
+  local stream, err, code = core.hijack(self.transport, path, body, content_type, false, true, method)
+  if not stream then return nil, err, code end
+  local parts, size = {}, 0
+  while true do
+    local data, rerr = stream:read(65536, 0)
+    if data == nil then
+      stream:close()
+      if rerr then return nil, rerr, "transport" end
+      return split_answer(self, table.concat(parts))
+    end
+    if data == false then
+      if not self.wait(stream:fileno(), deadline) then
+        stream:close()
+        return nil, timeout_message(self, seconds), "timeout"
+      end
+    else
+      size = size + #data
+      if size > self.max_body then
+        stream:close()
+        return nil, ("response from %s is larger than %d bytes"):format(self.endpoint, self.max_body), "too_large"
+      end
+      parts[#parts + 1] = data
+    end
+  end
+end
+
+-- The bare upgrade, its answer's head read as it comes.
+function Cooperative.raw_hijack(self, target, body)
+  local seconds = self.timeout > 0 and math.min(self.timeout, HANDSHAKE_TIMEOUT) or HANDSHAKE_TIMEOUT
+  local deadline = deadline_of(seconds)
+  local stream, err, code, ctype = core.hijack(self.transport, target, body, nil, true, true)
+  if not stream then return stream, err, code, ctype end
+  while true do
+    local head, herr, hcode, hctype = stream:finish_head()
+    if head then return stream, head end
+    if head == nil then return nil, herr, hcode, hctype end
+    if not self.wait(stream:fileno(), deadline) then
+      stream:close()
+      return nil, timeout_message(self, seconds), "timeout"
+    end
+  end
+end
+
+-- cooperative(wait) -> a view of this client whose every request and upgrade goes out on a
+-- connection of its own and never waits for the engine itself: wait(fd, deadline) is called
+-- instead whenever the answer is not whole, and returns true once fd is readable, false
+-- once deadline (core.monotime's clock) has passed. Inside a coroutine, wait can yield to
+-- the caller's loop (coroutine.yield), so one slow answer holds up nothing else. Methods and
+-- results are the client's own; the view shares its transport and settings.
+function Client:cooperative(wait)
+  check(type(wait) == "function", 1, "cooperative", "function expected")
+  return setmetatable({ wait = wait, raw = Cooperative.raw, raw_hijack = Cooperative.raw_hijack },
+    { __index = self })
 end
 
 return M
