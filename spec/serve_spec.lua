@@ -354,6 +354,39 @@ describe("dockerpty serve #engine", function()
     assert.matches("end: token web%-team, exec [^\n]*the client went away", srv.log())
   end)
 
+  it("serves the other sessions while the engine takes its time over one", function()
+    -- spec/support/relay.py passes everything to the real engine, but holds each request about
+    -- one container (db) for 6 s. Once one is held, a session on another container opens, and
+    -- its echo comes back, before the held session's upgrade is answered.
+    local sock, said = os.tmpname(), os.tmpname()
+    os.remove(sock)
+    local engine = assert(c.endpoint:match("^unix://(.+)"), "the engine's socket")
+    local p = assert(io.popen(("python3 spec/support/relay.py %s %s hold=%s >%s 2>&1 & echo $!")
+      :format(q(sock), q(engine), db, q(said))))
+    local relay_pid = p:read("*l")
+    p:close()
+    local slow
+    finally(function()
+      if slow then slow.stop() end
+      os.execute("kill " .. relay_pid .. "; rm -f " .. q(sock) .. " " .. q(said))
+    end)
+    wait_until(function() return helpers.execute("test -S " .. q(sock)) end, 5, "the relay's socket")
+    slow = serve({ "--listen", "127.0.0.1:0", "--tokens", tokens_file }, { DOCKER_HOST = "unix://" .. sock })
+    local function url(path) return "ws://" .. slow.host .. path end
+    local held = ws(url("/api/exec/" .. names.db .. "?cmd=sh&tty=1"), { { expect = "# " }, { close = 1000 } }, auth(T.alice))
+    wait_until(function() return slurp(said):find("holding") end, 20, "the relay to hold a request about db")
+    local quick = ws(url("/api/exec/" .. names.web .. "?cmd=sh&tty=1"), {
+      { expect = "# " }, { send = { 0, "echo qu''ick\r" } }, { expect = "quick" }, { close = 1000 },
+    }, auth(T.alice)).wait()
+    local found = quick.find("expected")
+    assert.is_true(found and found.found, "the quick session's echo: " .. quick.output() .. "\n" .. slow.log())
+    assert.is_nil(held.find("open"), "the held session opened first")
+    assert.is_nil(held.find("done"), "the held session ended first")
+    held.wait()
+    assert.truthy(held.find("open"), "the held session, once the engine answered: " .. slow.log())
+    assert.is_true(held.find("expected").found)
+  end)
+
   it("caps a token's sessions with 429 and the gateway's with 503", function()
     local hold = ws(wsurl("/api/exec/" .. names.web .. "?cmd=sleep&cmd=30"), { { hold = true } }, auth(T.capped))
     wait_until(function() return hold.find("open") end, 20, "the first session")

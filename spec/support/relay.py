@@ -16,6 +16,10 @@ an engine error frame (stream 3) of its own and closes the connection with what 
 sent after the attach unread, so that the client's next read fails (ECONNRESET): an engine's
 last words, and a stream that breaks rather than ends.
 
+MODE "hold=TEXT" holds each request whose request line holds TEXT (a container's id) for
+6 s before it relays it, as an engine busy with that one container would, and says so on
+stdout ("holding" and the request line); every other request passes at once.
+
 MODE "inspect" drops the connection, unanswered, when a container is inspected
 (GET /containers/ID/json); every other request passes."""
 import os
@@ -64,6 +68,9 @@ def client_to_engine(client, engine, mode):
                 for s in (client, engine):
                     s.shutdown(socket.SHUT_RDWR)
                 return
+            if mode.startswith("hold=") and re.match(rb"[A-Z]+ ", line) and mode[5:].encode() in line:
+                print("holding", line.decode("latin1"), flush=True)
+                time.sleep(6)
             if mode == "stall" and data.startswith(b"POST ") and b"/attach?" in line:
                 engine.sendall(data)
                 time.sleep(4)

@@ -65,12 +65,66 @@ end
 -- settings as gateway/options.validate gives them; log(line) takes a line for stderr.
 function M.new(o)
   return setmetatable({
-    gw = o.gateway, listener = o.listener, client = o.client, tokens = o.tokens,
+    gw = o.gateway, listener = o.listener, tokens = o.tokens,
+    -- every engine call is made in a task, through a view that yields instead of waiting
+    client = o.client:cooperative(function(fd, deadline) return coroutine.yield(fd, deadline) end),
     settings = o.settings, tls = o.listener:tls(), grace = o.grace or hangup.GRACE,
     log = o.log or function(s) io.stderr:write(s, "\n") end,
     cookies = sessions.new(), cookie_name = sessions.cookie_name(o.listener:tls()),
-    live = {}, count = 0, per_token = {}, finishing = {}, hangups = {},
+    live = {}, count = 0, per_token = {}, hangups = {}, tasks = {},
   }, Server)
+end
+
+-- ---- tasks: what waits for the engine, while the loop goes on ----
+
+-- spawn(name, fn, ...): fn runs now, in a coroutine of its own, until its first wait. Its
+-- engine calls yield (fd, deadline) to step(), which resumes it with true once fd is readable
+-- or false once the deadline is past; pause(seconds) yields no fd. An error ends the task
+-- alone, logged on one line.
+function Server:spawn(name, fn, ...)
+  local co = coroutine.create(fn)
+  self.tasks[co] = { name = name }
+  self:resume(co, ...)
+end
+
+function Server:resume(co, ...)
+  local ok, fd, deadline = coroutine.resume(co, ...)
+  if not ok then
+    self.log(("internal error in %s: %s"):format(self.tasks[co].name, tostring(fd):gsub("\n.*", "")))
+    self.tasks[co] = nil
+  elseif coroutine.status(co) == "dead" then
+    self.tasks[co] = nil
+  else
+    local t = self.tasks[co]
+    t.fd, t.deadline = fd, deadline or math.huge
+  end
+end
+
+local function pause(seconds)
+  coroutine.yield(nil, core.monotime() + seconds)
+end
+
+-- The descriptors the tasks wait on, and the seconds until the first deadline (or nil).
+function Server:waits()
+  local fds, first = {}, math.huge
+  for _, t in pairs(self.tasks) do
+    if t.fd then fds[#fds + 1] = t.fd end
+    if t.deadline < first then first = t.deadline end
+  end
+  if first == math.huge then return fds, nil end
+  return fds, math.max(0, first - core.monotime())
+end
+
+-- Resumes the tasks whose descriptor is in ready (a set), then those past their deadline.
+function Server:wake(ready)
+  local now, due = core.monotime(), {}
+  for co, t in pairs(self.tasks) do
+    if t.fd and ready[t.fd] then due[#due + 1] = { co, true }
+    elseif t.deadline <= now then due[#due + 1] = { co, t.fd == nil } end
+  end
+  for _, d in ipairs(due) do
+    if self.tasks[d[1]] then self:resume(d[1], d[2]) end
+  end
 end
 
 function Server:respond(conn, status, body, headers)
@@ -229,47 +283,75 @@ function Server:open(ev, who, kind, ref, query)
   if self.count >= self.settings.max_sessions then
     return self:refuse(conn, 503, ("the gateway has %d sessions open, its most"):format(self.count))
   end
-  local read_only = who.policy.read_only
-  local s = { kind = kind, token = who.name, container = c.Id, ref = ref, tty = tty, argv = argv }
+  -- counted against both caps while the engine makes the stream, so that opens at once
+  -- cannot pass them together
+  self.count = self.count + 1
+  self.per_token[who.name] = (self.per_token[who.name] or 0) + 1
+  local s = { kind = kind, token = who.name, container = c.Id, ref = ref, tty = tty, argv = argv,
+    read_only = who.policy.read_only, protocol = protocol, width = w, height = h }
   s.name = (c.Names and c.Names[1] or ""):gsub("^/", "")
-  local stream
-  if kind == "exec" then
+  local ok, started = pcall(self.start_session, self, conn, s, c)
+  if not (ok and started) then
+    self.count = self.count - 1
+    self.per_token[who.name] = self.per_token[who.name] - 1
+  end
+  if not ok then error(started, 0) end
+end
+
+-- The engine stream of a session whose checks have passed, and the upgrade: true once the
+-- session is live. Each engine call waits in this task alone.
+function Server:start_session(conn, s, c)
+  if self.stopping then
+    self:refuse(conn, 503, "the gateway is stopping")
+    return false
+  end
+  local stream, err, code
+  local function failed() -- the engine refused: its word, as every route words it
+    self:engine_failed(conn, s.ref, err, code)
+    return false
+  end
+  local function gone(why) -- the client went, or the gateway stops, while the engine answered
+    if stream then stream:close() end
+    if s.exec_id then self:hang_up(s) end
+    if self.stopping then self:refuse(conn, 503, "the gateway is stopping") end
+    self.log(("refused an upgrade: token %s, %s: %s"):format(s.token, s.kind, why))
+    return false
+  end
+  if s.kind == "exec" then
     if c.State ~= "running" then
-      return self:refuse(conn, 409, ("container %s is not running"):format(ref))
+      self:refuse(conn, 409, ("container %s is not running"):format(s.ref))
+      return false
     end
     s.marker = hangup.token()
     local ex
-    ex, err, code = self.client:exec_create(c.Id, { Cmd = argv, AttachStdin = not read_only, AttachStdout = true,
-      AttachStderr = true, Tty = tty, Env = { hangup.env_entry(s.marker) } })
-    if not ex then return self:engine_failed(conn, ref, err, code) end
+    ex, err, code = self.client:exec_create(c.Id, { Cmd = s.argv, AttachStdin = not s.read_only,
+      AttachStdout = true, AttachStderr = true, Tty = s.tty, Env = { hangup.env_entry(s.marker) } })
+    if not ex then return failed() end
     s.exec_id = ex.Id
-    stream, err, code = self.client:exec_socket(ex.Id, { tty = tty })
-    if not stream then return self:engine_failed(conn, ref, err, code) end
-    if w and tty then self.client:exec_resize(ex.Id, h, w) end
+    stream, err, code = self.client:exec_socket(ex.Id, { tty = s.tty })
+    if not stream then return failed() end
+    if s.width and s.tty and not self.stopping then self.client:exec_resize(ex.Id, s.height, s.width) end
   else
     local info
     info, err, code = self.client:inspect_container(c.Id)
-    if not info then return self:engine_failed(conn, ref, err, code) end
+    if not info then return failed() end
     s.tty = info.Config and info.Config.Tty == true
+    if self.stopping then return gone("the gateway is stopping") end
     stream, err, code = self.client:attach_socket(c.Id, {
-      stdin = info.Config and info.Config.OpenStdin == true and not read_only, stream = true })
-    if not stream then return self:engine_failed(conn, ref, err, code) end
-    if w and s.tty then self.client:resize(c.Id, h, w) end
+      stdin = info.Config and info.Config.OpenStdin == true and not s.read_only, stream = true })
+    if not stream then return failed() end
+    if s.width and s.tty and not self.stopping then self.client:resize(c.Id, s.height, s.width) end
   end
-  local id, uerr = self.gw:upgrade(conn, { stream = stream, tty = s.tty, read_only = read_only,
-    protocol = protocol, headers = { ["Cache-Control"] = "no-store" } })
-  if not id then
-    stream:close()
-    if s.exec_id then self:hang_up(s) end
-    self.log(("refused an upgrade: token %s, %s: %s"):format(who.name, kind, uerr))
-    return
-  end
+  if self.stopping then return gone("the gateway is stopping") end
+  local id, uerr = self.gw:upgrade(conn, { stream = stream, tty = s.tty, read_only = s.read_only,
+    protocol = s.protocol, headers = { ["Cache-Control"] = "no-store" } })
+  if not id then return gone(uerr) end
   s.id = id
   self.live[id] = s
-  self.count = self.count + 1
-  self.per_token[who.name] = (self.per_token[who.name] or 0) + 1
-  self.log(("session %d start: token %s, %s %s (%s)%s%s"):format(id, who.name, kind, sel.printable(s.name),
-    c.Id:sub(1, 12), argv and ": " .. sel.printable(table.concat(argv, " ")) or "", read_only and ", read-only" or ""))
+  self.log(("session %d start: token %s, %s %s (%s)%s%s"):format(id, s.token, s.kind, sel.printable(s.name),
+    c.Id:sub(1, 12), s.argv and ": " .. sel.printable(table.concat(s.argv, " ")) or "",
+    s.read_only and ", read-only" or ""))
+  return true
 end
 
 function Server:route(ev)
@@ -331,13 +413,17 @@ function Server:forget(s, what)
   self.log(("session %d end: token %s, %s %s: %s"):format(s.id, s.token, s.kind, sel.printable(s.name), what))
 end
 
+-- Ends an exec's processes as a hangup would, in a task: SIGHUP now, SIGKILL once the grace
+-- is over (timers() polls what is left).
 function Server:hang_up(s)
-  local p, err = hangup.begin(self.client, s.exec_id, { token = s.marker, grace = self.grace })
-  if not p then
-    self.log(("session %d: cannot end its processes: %s"):format(s.id or 0, err))
-  elseif not p:poll() then
-    self.hangups[#self.hangups + 1] = p
-  end
+  self:spawn("hangup", function()
+    local p, err = hangup.begin(self.client, s.exec_id, { token = s.marker, grace = self.grace })
+    if not p then
+      self.log(("session %d: cannot end its processes: %s"):format(s.id or 0, err))
+    elseif not p:poll() then
+      self.hangups[#self.hangups + 1] = p
+    end
+  end)
 end
 
 -- The exit code of what ended: nil while the engine still reports it running.
@@ -362,9 +448,7 @@ function Server:ended(ev)
   local s = self.live[ev.session]
   if not s then return end
   if ev.why == "engine" then
-    s.exit_deadline = core.monotime() + M.EXIT_WAIT
-    self.finishing[s.id] = s
-    return self:check_exit(s)
+    return self:spawn("exit code", self.await_exit, self, s)
   end
   if ev.why == "error" then
     self:finish(s, M.failure_status("InternalError", ev.message or "the engine failed"), 1011, "engine failed",
@@ -378,38 +462,52 @@ function Server:ended(ev)
   if s.exec_id then self:hang_up(s) end
 end
 
--- A session whose engine stream ended gets its status once the engine tells the exit code.
-function Server:check_exit(s)
-  local code, gone = self:exit_code(s)
-  if code then
-    self.finishing[s.id] = nil
-    return self:finish(s, M.exit_status(code), 1000, "", "exit " .. code)
-  end
-  if gone or core.monotime() >= s.exit_deadline then
-    self.finishing[s.id] = nil
-    if s.exec_id then self:hang_up(s) end
-    self:finish(s, M.failure_status("InternalError", "the engine ended the stream but did not tell an exit code"),
-      1000, "", "ended, no exit code")
+-- A session whose engine stream ended gets its status once the engine tells the exit code,
+-- asked again every 50 ms for EXIT_WAIT seconds. A stop that came meanwhile has ended it.
+function Server:await_exit(s)
+  local deadline = core.monotime() + M.EXIT_WAIT
+  while true do
+    local code, gone = self:exit_code(s)
+    if not self.live[s.id] then return end
+    if code then return self:finish(s, M.exit_status(code), 1000, "", "exit " .. code) end
+    if gone or core.monotime() >= deadline then
+      if s.exec_id then self:hang_up(s) end
+      return self:finish(s, M.failure_status("InternalError", "the engine ended the stream but did not tell an exit code"),
+        1000, "", "ended, no exit code")
+    end
+    pause(0.05)
   end
 end
 
+-- Resizes reach the engine one at a time, the latest last; input typed after one waits
+-- until it has.
 function Server:resize(ev)
   local s = self.live[ev.session]
   if not s then return end
-  if s.exec_id then
-    self.client:exec_resize(s.exec_id, ev.height, ev.width)
-  else
-    self.client:resize(s.container, ev.height, ev.width)
-  end
+  s.size = { ev.height, ev.width }
+  if s.resizing then return end
+  s.resizing = true
+  self.gw:hold_input(s.id, true)
+  self:spawn("resize", function()
+    while s.size and self.live[s.id] do
+      local h, w = s.size[1], s.size[2]
+      s.size = nil
+      if s.exec_id then self.client:exec_resize(s.exec_id, h, w) else self.client:resize(s.container, h, w) end
+    end
+    s.resizing = false
+    if self.live[s.id] then self.gw:hold_input(s.id, false) end
+  end)
 end
 
 function Server:handle(ev)
   if ev.kind == "request" then
-    local ok, err = pcall(self.route, self, ev)
-    if not ok then
-      self.log("internal error: " .. tostring(err):gsub("\n.*", ""))
-      pcall(self.refuse, self, ev.conn, 500, "internal error")
-    end
+    self:spawn("request", function()
+      local ok, err = pcall(self.route, self, ev)
+      if not ok then
+        self.log("internal error: " .. tostring(err):gsub("\n.*", ""))
+        pcall(self.refuse, self, ev.conn, 500, "internal error")
+      end
+    end)
   elseif ev.kind == "ended" then
     self:ended(ev)
   elseif ev.kind == "resize" then
@@ -420,9 +518,8 @@ function Server:handle(ev)
   end
 end
 
--- What the loop does between events: exit codes awaited, hangups past their grace.
+-- Hangups past their grace get their SIGKILL.
 function Server:timers()
-  for _, s in pairs(self.finishing) do self:check_exit(s) end
   local left, now = {}, core.monotime()
   for _, p in ipairs(self.hangups) do
     if not p:poll(now) then left[#left + 1] = p end
@@ -430,29 +527,36 @@ function Server:timers()
   self.hangups = left
 end
 
--- step([timeout]) -> interrupted: one turn of the loop.
+-- step([timeout]) -> interrupted: one turn of the loop, over the gateway's connections and
+-- the engine answers the tasks wait for.
 function Server:step(timeout)
-  if next(self.finishing) then timeout = math.min(timeout or 0.05, 0.05)
-  elseif #self.hangups > 0 then timeout = math.min(timeout or 0.1, 0.1) end
-  local events, interrupted = self.gw:run(timeout)
-  for _, ev in ipairs(events) do self:handle(ev) end
+  local fds, first = self:waits()
+  if first then timeout = math.min(timeout or first, first) end
+  if #self.hangups > 0 then timeout = math.min(timeout or 0.1, 0.1) end
+  local events, interrupted = self.gw:run(timeout, fds)
+  local ready = {}
+  for _, ev in ipairs(events) do
+    if ev.kind == "ready" then ready[ev.fd] = true else self:handle(ev) end
+  end
+  self:wake(ready)
   self:timers()
   return interrupted
 end
 
 -- stop(): every session closed with 1001, their execs hung up, the loop run on until the
--- close frames are out and the hangups done (at most STOP_WAIT seconds more than the grace).
+-- close frames are out, the hangups done and the tasks ended (at most STOP_WAIT seconds
+-- more than the grace). Opens still waiting for the engine are refused with 503.
 function Server:stop()
+  self.stopping = true
   local stopping = M.failure_status("ServiceUnavailable", "the gateway is stopping")
   for _, s in pairs(self.live) do
-    self.finishing[s.id] = nil
     self:finish(s, stopping, 1001, "the gateway is stopping", "the gateway is stopping")
     if s.exec_id then self:hang_up(s) end
   end
   local deadline = core.monotime() + self.grace + M.STOP_WAIT
   while core.monotime() < deadline do
     local st = self.gw:stats()
-    if #self.hangups == 0 and st.sessions == 0 then break end
+    if #self.hangups == 0 and st.sessions == 0 and not next(self.tasks) then break end
     self:step(0.05)
   end
   self.gw:close()
