@@ -511,11 +511,8 @@ describe("client against the engine #engine", function()
   -- A loop of coroutines over core.poll, as dockerpty serve's is over its gateway: each task
   -- yields the descriptor it waits on, and the loop resumes it once that is readable.
   local function scheduler()
-    local tasks, yields = {}, 0
-    local coop = c:cooperative(function(fd, deadline)
-      yields = yields + 1
-      return coroutine.yield(fd, deadline)
-    end)
+    local tasks = {}
+    local coop = c:cooperative(function(fd, deadline) return coroutine.yield(fd, deadline) end)
     local function run()
       while next(tasks) do
         local list = {}
@@ -537,11 +534,11 @@ describe("client against the engine #engine", function()
       assert(ok, fd)
       if coroutine.status(co) ~= "dead" then tasks[co] = fd end
     end
-    return coop, spawn, run, function() return yields end
+    return coop, spawn, run
   end
 
-  it("answers through a cooperative view as it does itself, and the view never waits", function()
-    local coop, spawn, run, yields = scheduler()
+  it("answers through a cooperative view as it does itself, tasks in turn", function()
+    local coop, spawn, run = scheduler()
     local id = helpers.container(c, { Cmd = { "sleep", "60" } })
     assert(c:start(id))
     local got = {}
@@ -573,7 +570,6 @@ describe("client against the engine #engine", function()
     local listed = false
     for _, e in ipairs(got.list) do listed = listed or e.Id == id end
     assert.is_true(listed)
-    assert.is_true(yields() >= 6, "the view waited itself")
   end)
 
   it("bounds the size of an answer, through a cooperative view too", function()
