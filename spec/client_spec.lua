@@ -198,6 +198,31 @@ describe("client deadlines", function()
     c:close()
   end)
 
+  it("read a cooperative answer to its Content-Length, and say one cut short, as the transport does", function()
+    local function poll_wait(fd, deadline)
+      return next(core.poll({ { fd, "r" } }, math.ceil(math.max(0, deadline - core.monotime()) * 1000))) ~= nil
+    end
+    for _, mode in ipairs { "whole", "short" } do
+      local host, stop = mute(mode)
+      finally(stop)
+      local c = assert(dockerpty.client { host = host, timeout = 2, api_version = "1.41" })
+      local plain = { c:raw("GET", "/v1.41/info") }
+      local coop = { c:cooperative(poll_wait):raw("GET", "/v1.41/info") }
+      if mode == "whole" then
+        -- the answer ends at its length, though the connection stays open
+        assert.equal(200, coop[1])
+        assert.equal(plain[2], coop[2])
+        assert.equal(100, #coop[2])
+        assert.equal("application/json", coop[3]["content-type"])
+        assert.equal(plain[3]["x-twice"], coop[3]["x-twice"])
+      else
+        assert.is_nil(plain[1])
+        assert.same({ nil, ("%s closed the connection before the whole answer"):format(host), "transport" }, coop)
+      end
+      c:close()
+    end
+  end)
+
   it("end logs that are not followed when the engine stops sending them", function()
     local host, stop = mute("logs")
     finally(stop)

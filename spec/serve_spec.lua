@@ -354,15 +354,14 @@ describe("dockerpty serve #engine", function()
     assert.matches("end: token web%-team, exec [^\n]*the client went away", srv.log())
   end)
 
-  it("serves the other sessions while the engine takes its time over one", function()
-    -- spec/support/relay.py passes everything to the real engine, but holds each request about
-    -- one container (db) for 6 s. Once one is held, a session on another container opens, and
-    -- its echo comes back, before the held session's upgrade is answered.
+  -- spec/support/relay.py in front of the real engine, holding for 6 s each request whose
+  -- request line holds text; and a gateway of its own on it. Both end with the spec.
+  local function slow_engine(text)
     local sock, said = os.tmpname(), os.tmpname()
     os.remove(sock)
     local engine = assert(c.endpoint:match("^unix://(.+)"), "the engine's socket")
-    local p = assert(io.popen(("python3 spec/support/relay.py %s %s hold=%s >%s 2>&1 & echo $!")
-      :format(q(sock), q(engine), db, q(said))))
+    local p = assert(io.popen(("python3 spec/support/relay.py %s %s %s >%s 2>&1 & echo $!")
+      :format(q(sock), q(engine), q("hold=" .. text), q(said))))
     local relay_pid = p:read("*l")
     p:close()
     local slow
@@ -372,10 +371,19 @@ describe("dockerpty serve #engine", function()
     end)
     wait_until(function() return helpers.execute("test -S " .. q(sock)) end, 5, "the relay's socket")
     slow = serve({ "--listen", "127.0.0.1:0", "--tokens", tokens_file }, { DOCKER_HOST = "unix://" .. sock })
-    local function url(path) return "ws://" .. slow.host .. path end
-    local held = ws(url("/api/exec/" .. names.db .. "?cmd=sh&tty=1"), { { expect = "# " }, { close = 1000 } }, auth(T.alice))
-    wait_until(function() return slurp(said):find("holding") end, 20, "the relay to hold a request about db")
-    local quick = ws(url("/api/exec/" .. names.web .. "?cmd=sh&tty=1"), {
+    slow.said = function() return slurp(said) end
+    slow.wsurl = function(path) return "ws://" .. slow.host .. path end
+    return slow
+  end
+
+  it("serves the other sessions while the engine takes its time over one", function()
+    -- Once a request about db is held, a session on another container opens, and its echo
+    -- comes back, before the held session's upgrade is answered.
+    local slow = slow_engine(db)
+    local held = ws(slow.wsurl("/api/exec/" .. names.db .. "?cmd=sh&tty=1"), { { expect = "# " }, { close = 1000 } },
+      auth(T.alice))
+    wait_until(function() return slow.said():find("holding") end, 20, "the relay to hold a request about db")
+    local quick = ws(slow.wsurl("/api/exec/" .. names.web .. "?cmd=sh&tty=1"), {
       { expect = "# " }, { send = { 0, "echo qu''ick\r" } }, { expect = "quick" }, { close = 1000 },
     }, auth(T.alice)).wait()
     local found = quick.find("expected")
@@ -385,6 +393,30 @@ describe("dockerpty serve #engine", function()
     held.wait()
     assert.truthy(held.find("open"), "the held session, once the engine answered: " .. slow.log())
     assert.is_true(held.find("expected").found)
+  end)
+
+  it("refuses an open still waiting for the engine with 503 when it stops, and leaves no exec behind", function()
+    local slow = slow_engine(db .. ",2")
+    local held = ws(slow.wsurl("/api/exec/" .. names.db .. "?cmd=sh&tty=1"), { { expect = "# " } }, auth(T.alice))
+    wait_until(function() return slow.said():find("holding") end, 20, "the relay to hold a request about db")
+    slow.stop()
+    held.wait()
+    local r = held.find("response")
+    assert.truthy(r, "an answer to the held open: " .. core.json_encode(held.lines()))
+    assert.same({ 503, "the gateway is stopping\n" }, { r.status, r.body })
+    wait_until(function() return not slow.running() end, 20, "the gateway to stop")
+    assert.matches("stopped", slow.log())
+    assert.same({ "sleep 600" }, processes(c, db))
+  end)
+
+  it("holds input typed after a resize until the engine has taken the resize", function()
+    local slow = slow_engine("/resize?")
+    local cl = ws(slow.wsurl("/api/exec/" .. names.web .. "?cmd=sh&tty=1"), {
+      { expect = "# " }, { resize = { 120, 40 } }, { send = { 0, "stty size; echo ag''ain\r" } }, { expect = "again" },
+      { send = { 0, "exit\r" } },
+    }, auth(T.alice)).wait()
+    assert.matches("holding POST /v[%d.]+/exec/%x+/resize%?h=40&w=120", slow.said())
+    assert.matches("40 120\r?\n[^\n]*again", cl.output())
   end)
 
   it("caps a token's sessions with 429 and the gateway's with 503", function()

@@ -1671,6 +1671,7 @@ static int m_upgrade(lua_State *L)
 
 	luaL_checktype(L, 3, LUA_TTABLE);
 	lua_settop(L, 3);
+	extra_drop(g); /* a run that raised left them: the stream's descriptor may be one's number */
 	lua_getfield(L, 3, "stream"); /* 4 */
 	s = dp_check_stream(L, 4);
 	luaL_argcheck(L, !dp_stream_head_pending(s), 3, "the stream's answer head is still to come");

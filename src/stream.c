@@ -589,6 +589,8 @@ static int s_finish_head(lua_State *L)
 			lua_pushboolean(L, 0);
 			return 1;
 		}
+		if (k == DP_FAIL && head_len > 0) /* a refusal cut short: its status, and what came */
+			return push_answer(L, s, s->early_len, head_len, &h, 1, 0);
 		if (k == 0 && head_len == 0)
 			snprintf(s->err, sizeof s->err, "%s closed the connection before answering", s->endpoint);
 		if (k == DP_FAIL || (k == 0 && head_len == 0)) {

@@ -662,50 +662,67 @@ local function deadline_of(seconds)
   return core.monotime() + seconds
 end
 
--- status, body, headers (lowercase names) of a whole HTTP/1.0 answer | nil, message, code
-local function split_answer(self, answer)
-  local n, status, head = core.parse_head(answer)
-  if not n or n == 0 or head.chunked then
-    return nil, ("%s answered with something other than HTTP/1.0"):format(self.endpoint), "transport"
-  end
+-- The head's fields as the transport gives them: lowercase names, values trimmed, a name
+-- given twice joined with ", ".
+local function fields_of(head)
   local headers = {}
-  for name, value in answer:sub(1, n):gmatch("\n([^:\r\n]+):[ \t]*([^\r\n]*)") do
-    headers[name:lower()] = value
+  for name, value in head:gmatch("\n([^:\r\n]+):([^\r\n]*)") do
+    name, value = name:lower(), value:match("^[ \t]*(.-)[ \t]*$")
+    headers[name] = headers[name] and headers[name] .. ", " .. value or value
   end
-  return status, answer:sub(n + 1), headers
+  return headers
 end
 
 local Cooperative = {}
 
--- The bare exchange on a connection of its own: sent at once, the answer read as it comes,
--- self.wait(fd, deadline) called while it is not whole.
+-- The bare exchange on a connection of its own: sent at once, the answer read as it comes
+-- (to its Content-Length, else to the end of the connection), self.wait(fd, deadline) called
+-- while it is not whole.
 function Cooperative.raw(self, method, path, body, content_type, timeout)
   local seconds = timeout or self.timeout
   local deadline = deadline_of(seconds)
   local stream, err, code = core.hijack(self.transport, path, body, content_type, false, true, method)
   if not stream then return nil, err, code end
-  local parts, size = {}, 0
-  while true do
+  local parts, size, head_len, status, want = {}, 0, nil, nil, nil
+  local function fail(message, why)
+    stream:close()
+    return nil, message, why
+  end
+  while not (want and size >= want) do
     local data, rerr = stream:read(65536, 0)
     if data == nil then
-      stream:close()
-      if rerr then return nil, rerr, "transport" end
-      return split_answer(self, table.concat(parts))
+      if rerr then return fail(rerr, "transport") end
+      if not head_len or (want and size < want) then
+        return fail(("%s closed the connection before the whole answer"):format(self.endpoint), "transport")
+      end
+      break
     end
     if data == false then
-      if not self.wait(stream:fileno(), deadline) then
-        stream:close()
-        return nil, timeout_message(self, seconds), "timeout"
-      end
+      if not self.wait(stream:fileno(), deadline) then return fail(timeout_message(self, seconds), "timeout") end
     else
-      size = size + #data
-      if size > self.max_body then
-        stream:close()
-        return nil, ("response from %s is larger than %d bytes"):format(self.endpoint, self.max_body), "too_large"
-      end
       parts[#parts + 1] = data
+      size = size + #data
+      if not head_len then
+        local joined = table.concat(parts)
+        parts = { joined }
+        local n, head
+        n, status, head = core.parse_head(joined)
+        if not n or (n == 0 and #joined > 65536) or (n > 0 and head.chunked) then
+          return fail(("%s answered with something other than HTTP/1.0"):format(self.endpoint), "transport")
+        end
+        if n > 0 then
+          head_len = n
+          want = head.content_length and head.content_length >= 0 and n + head.content_length or nil
+        end
+      end
+      if head_len and size - head_len > self.max_body then
+        return fail(("response from %s is larger than %d bytes"):format(self.endpoint, self.max_body), "too_large")
+      end
     end
   end
+  stream:close()
+  local answer = table.concat(parts)
+  return status, answer:sub(head_len + 1, want), fields_of(answer:sub(1, head_len))
 end
 
 -- The bare upgrade, its answer's head read as it comes.

@@ -6,6 +6,9 @@ MODE "trickle" answers every request with a response head that never ends: one h
 byte every 0.2 s, for as long as the client listens.
 MODE "logs" answers an inspect as an engine would for a container with a tty, and a request
 for its logs with a head and then nothing, never ending them.
+MODE "short" answers every request with a head whose Content-Length promises 100 bytes, and
+its fields oddly spaced and one given twice, then 10 of them, and closes the connection; and
+"whole" the same with all 100, the connection held open after them.
 
 It ends by itself after 120 s, or when its parent is gone."""
 import os
@@ -28,6 +31,13 @@ def serve(conn, mode):
                     return
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\nsome")
             while conn.recv(65536):
+                pass
+        elif mode in ("short", "whole"):
+            body = b'{"a":"' + b"x" * 92 + b'"}'
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type:  application/json \r\nX-Twice: one\r\n"
+                         b"X-Twice: two\r\nContent-Length: 100\r\n\r\n")
+            conn.sendall(body if mode == "whole" else body[:10])
+            while mode == "whole" and conn.recv(65536):
                 pass
         elif mode == "trickle":
             conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")

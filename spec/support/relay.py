@@ -16,8 +16,8 @@ an engine error frame (stream 3) of its own and closes the connection with what 
 sent after the attach unread, so that the client's next read fails (ECONNRESET): an engine's
 last words, and a stream that breaks rather than ends.
 
-MODE "hold=TEXT" holds each request whose request line holds TEXT (a container's id) for
-6 s before it relays it, as an engine busy with that one container would, and says so on
+MODE "hold=TEXT[,SECONDS]" holds each request whose request line holds TEXT (a container's
+id) for SECONDS (6) before it relays it, as an engine busy with that one container would, and says so on
 stdout ("holding" and the request line); every other request passes at once.
 
 MODE "inspect" drops the connection, unanswered, when a container is inspected
@@ -56,6 +56,14 @@ def engine_to_client(engine, client, mode):
             pass
 
 
+def hold_text(mode):
+    return mode[5:].rsplit(",", 1)[0] if "," in mode else mode[5:]
+
+
+def hold_seconds(mode):
+    return float(mode.rsplit(",", 1)[1]) if "," in mode else 6
+
+
 def client_to_engine(client, engine, mode):
     try:
         while True:
@@ -68,9 +76,9 @@ def client_to_engine(client, engine, mode):
                 for s in (client, engine):
                     s.shutdown(socket.SHUT_RDWR)
                 return
-            if mode.startswith("hold=") and re.match(rb"[A-Z]+ ", line) and mode[5:].encode() in line:
+            if mode.startswith("hold=") and re.match(rb"[A-Z]+ ", line) and hold_text(mode).encode() in line:
                 print("holding", line.decode("latin1"), flush=True)
-                time.sleep(6)
+                time.sleep(hold_seconds(mode))
             if mode == "stall" and data.startswith(b"POST ") and b"/attach?" in line:
                 engine.sendall(data)
                 time.sleep(4)

@@ -17,6 +17,8 @@ local M = {}
 M.MAX_LOGIN_BODY = 4096
 M.EXIT_WAIT = 5 -- seconds the engine has to report an ended exec's exit code
 M.STOP_WAIT = 3 -- seconds a stop gives close frames and hangups before it lets go
+M.MAX_REQUESTS = 1024 -- requests in hand at once (waiting for the engine); more are 503
+M.MAX_WATCHED = 4096 -- descriptors one turn of the loop watches for the tasks (core's most)
 
 local READ_ONLY_NOTICE = "dockerpty: input ignored: this token is read-only\r\n"
 M.READ_ONLY_NOTICE = READ_ONLY_NOTICE
@@ -71,7 +73,7 @@ function M.new(o)
     settings = o.settings, tls = o.listener:tls(), grace = o.grace or hangup.GRACE,
     log = o.log or function(s) io.stderr:write(s, "\n") end,
     cookies = sessions.new(), cookie_name = sessions.cookie_name(o.listener:tls()),
-    live = {}, count = 0, per_token = {}, hangups = {}, tasks = {},
+    live = {}, count = 0, per_token = {}, hangups = {}, tasks = {}, requests = 0,
   }, Server)
 end
 
@@ -104,11 +106,14 @@ local function pause(seconds)
   coroutine.yield(nil, core.monotime() + seconds)
 end
 
--- The descriptors the tasks wait on, and the seconds until the first deadline (or nil).
+-- The descriptors the tasks wait on (at most MAX_WATCHED: the others are looked at every
+-- 10 ms), and the seconds until the first deadline (or nil).
 function Server:waits()
   local fds, first = {}, math.huge
   for _, t in pairs(self.tasks) do
-    if t.fd then fds[#fds + 1] = t.fd end
+    if t.fd then
+      if #fds < M.MAX_WATCHED then fds[#fds + 1] = t.fd else first = math.min(first, core.monotime() + 0.01) end
+    end
     if t.deadline < first then first = t.deadline end
   end
   if first == math.huge then return fds, nil end
@@ -116,10 +121,11 @@ function Server:waits()
 end
 
 -- Resumes the tasks whose descriptor is in ready (a set), then those past their deadline.
-function Server:wake(ready)
+-- One whose descriptor was not watched is resumed as if ready: its read finds out.
+function Server:wake(ready, watched)
   local now, due = core.monotime(), {}
   for co, t in pairs(self.tasks) do
-    if t.fd and ready[t.fd] then due[#due + 1] = { co, true }
+    if t.fd and (ready[t.fd] or not watched[t.fd]) then due[#due + 1] = { co, true }
     elseif t.deadline <= now then due[#due + 1] = { co, t.fd == nil } end
   end
   for _, d in ipairs(due) do
@@ -291,7 +297,7 @@ function Server:open(ev, who, kind, ref, query)
     read_only = who.policy.read_only, protocol = protocol, width = w, height = h }
   s.name = (c.Names and c.Names[1] or ""):gsub("^/", "")
   local ok, started = pcall(self.start_session, self, conn, s, c)
-  if not (ok and started) then
+  if not (s.id and self.live[s.id]) then -- not live: its place is given back
     self.count = self.count - 1
     self.per_token[who.name] = self.per_token[who.name] - 1
   end
@@ -307,12 +313,18 @@ function Server:start_session(conn, s, c)
   end
   local stream, err, code
   local function failed() -- the engine refused: its word, as every route words it
-    self:engine_failed(conn, s.ref, err, code)
+    if self.stopping then
+      self:refuse(conn, 503, "the gateway is stopping")
+    else
+      self:engine_failed(conn, s.ref, err, code)
+    end
     return false
   end
   local function gone(why) -- the client went, or the gateway stops, while the engine answered
-    if stream then stream:close() end
-    if s.exec_id then self:hang_up(s) end
+    if stream then
+      stream:close()
+      if s.exec_id then self:hang_up(s) end -- started: its process runs on without a client
+    end
     if self.stopping then self:refuse(conn, 503, "the gateway is stopping") end
     self.log(("refused an upgrade: token %s, %s: %s"):format(s.token, s.kind, why))
     return false
@@ -328,6 +340,7 @@ function Server:start_session(conn, s, c)
       AttachStdout = true, AttachStderr = true, Tty = s.tty, Env = { hangup.env_entry(s.marker) } })
     if not ex then return failed() end
     s.exec_id = ex.Id
+    if self.stopping then return gone("the gateway is stopping") end -- made, never started
     stream, err, code = self.client:exec_socket(ex.Id, { tty = s.tty })
     if not stream then return failed() end
     if s.width and s.tty and not self.stopping then self.client:exec_resize(ex.Id, s.height, s.width) end
@@ -489,20 +502,29 @@ function Server:resize(ev)
   s.resizing = true
   self.gw:hold_input(s.id, true)
   self:spawn("resize", function()
-    while s.size and self.live[s.id] do
-      local h, w = s.size[1], s.size[2]
-      s.size = nil
-      if s.exec_id then self.client:exec_resize(s.exec_id, h, w) else self.client:resize(s.container, h, w) end
-    end
-    s.resizing = false
-    if self.live[s.id] then self.gw:hold_input(s.id, false) end
+    local ok, err = pcall(function()
+      while s.size and self.live[s.id] do
+        local h, w = s.size[1], s.size[2]
+        s.size = nil
+        if s.exec_id then self.client:exec_resize(s.exec_id, h, w) else self.client:resize(s.container, h, w) end
+      end
+    end)
+    s.resizing, s.size = false, nil
+    if self.live[s.id] then self.gw:hold_input(s.id, false) end -- whatever became of it
+    if not ok then error(err, 0) end
   end)
 end
 
 function Server:handle(ev)
   if ev.kind == "request" then
+    if self.requests >= M.MAX_REQUESTS then
+      return self:refuse(ev.conn, 503, ("the gateway has %d requests waiting for the engine, its most"):format(self.requests))
+    end
+    if self.stopping then return self:refuse(ev.conn, 503, "the gateway is stopping") end
+    self.requests = self.requests + 1
     self:spawn("request", function()
       local ok, err = pcall(self.route, self, ev)
+      self.requests = self.requests - 1
       if not ok then
         self.log("internal error: " .. tostring(err):gsub("\n.*", ""))
         pcall(self.refuse, self, ev.conn, 500, "internal error")
@@ -534,11 +556,12 @@ function Server:step(timeout)
   if first then timeout = math.min(timeout or first, first) end
   if #self.hangups > 0 then timeout = math.min(timeout or 0.1, 0.1) end
   local events, interrupted = self.gw:run(timeout, fds)
-  local ready = {}
+  local ready, watched = {}, {}
+  for _, fd in ipairs(fds) do watched[fd] = true end
   for _, ev in ipairs(events) do
     if ev.kind == "ready" then ready[ev.fd] = true else self:handle(ev) end
   end
-  self:wake(ready)
+  self:wake(ready, watched)
   self:timers()
   return interrupted
 end
