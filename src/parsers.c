@@ -165,6 +165,28 @@ static int l_parse_head(lua_State *L)
 	return 3;
 }
 
+/* cast_event(t, code, data, [carry]) -> line, carry: for the specs and the fuzzer's peers. */
+static int l_cast_event(lua_State *L)
+{
+	double t = luaL_checknumber(L, 1);
+	size_t clen, n, carry_len = 0;
+	const char *code = luaL_checklstring(L, 2, &clen);
+	const char *data = luaL_checklstring(L, 3, &n);
+	const char *carry_in = luaL_optlstring(L, 4, "", &carry_len);
+	unsigned char carry[4];
+	luaL_Buffer b;
+	char *out;
+
+	luaL_argcheck(L, clen == 1, 2, "one character expected");
+	luaL_argcheck(L, carry_len <= 3, 4, "at most 3 bytes");
+	luaL_argcheck(L, t >= 0 && t < 1e12, 1, "out of range");
+	memcpy(carry, carry_in, carry_len);
+	out = luaL_buffinitsize(L, &b, DP_CAST_MAX(n));
+	luaL_pushresultsize(&b, dp_cast_event(out, t, code[0], data, n, carry, &carry_len));
+	lua_pushlstring(L, (const char *)carry, carry_len);
+	return 2;
+}
+
 /* sha256(bytes) -> the digest in lowercase hex: a docker context's directory name is its name's */
 static int l_sha256(lua_State *L)
 {
@@ -199,6 +221,7 @@ void dp_parsers_open(lua_State *L)
 		{"parse_keys", l_parse_keys},
 		{"matcher", l_matcher},
 		{"parse_head", l_parse_head},
+		{"cast_event", l_cast_event},
 		{"sha256", l_sha256},
 		{NULL, NULL},
 	};

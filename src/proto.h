@@ -171,4 +171,12 @@ int dp_ws_client_check(const char *key, const char *accept, size_t accept_len);
 int dp_ws_client_verify(const char *head, size_t len, const char *key, const char *offered,
 			dp_span *protocol, const char **why);
 
+/* asciicast v2 events (cast.c): [time, "code", "text"] and a newline, one a line. text is
+ * the bytes as valid UTF-8, JSON-escaped: an invalid byte becomes U+FFFD, and a sequence cut
+ * off by the end of data waits in carry (up to 3 bytes, *carry_len of them) for the next
+ * piece, which goes in front of it. out needs DP_CAST_MAX(n) bytes; returns the length. */
+#define DP_CAST_MAX(n) (6 * ((n) + 4) + 64)
+size_t dp_cast_event(char *out, double t, char code, const char *data, size_t n,
+		     unsigned char carry[4], size_t *carry_len);
+
 #endif
