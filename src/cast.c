@@ -5,7 +5,7 @@
 
 #include "proto.h"
 
-static const char REPLACEMENT[] = "\xef\xbf\xbd"; /* U+FFFD */
+static const unsigned char REPLACEMENT[3] = {0xef, 0xbf, 0xbd}; /* U+FFFD */
 
 /* The length of the valid UTF-8 sequence at p (n bytes there): 1 to 4, 0 when it is no
  * valid sequence, or -1 when it is the start of one cut off by the end. */
@@ -68,10 +68,9 @@ static char *escape(char *o, const unsigned char *p, size_t n)
 		} else if (c == '\t') {
 			*o++ = '\\', *o++ = 't';
 		} else if (c < 0x20) {
-			memcpy(o, "\\u00", 4);
-			o[4] = hex[c >> 4];
-			o[5] = hex[c & 15];
-			o += 6;
+			*o++ = '\\', *o++ = 'u', *o++ = '0', *o++ = '0';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
 		} else {
 			*o++ = (char)c;
 		}
