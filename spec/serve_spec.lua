@@ -409,6 +409,54 @@ describe("dockerpty serve #engine", function()
     assert.same({ "sleep 600" }, processes(c, db))
   end)
 
+  it("records every session under --record, as asciinema plays it and the viewer saw it", function()
+    local rdir = dir .. "/casts"
+    assert(helpers.execute("mkdir -m 700 " .. q(rdir)))
+    local rec = serve { "--listen", "127.0.0.1:0", "--tokens", tokens_file, "--record", rdir }
+    finally(function() rec.stop() end)
+    local cl = ws("ws://" .. rec.host .. "/api/exec/" .. names.web .. "?cmd=sh&tty=1&width=90&height=20", {
+      { expect = "# " }, { send = { 0, "printf 'caf\\303\\251 \\342\\202'; printf '\\254 %s\\n' do''ne\r" } },
+      { expect = "done" }, { resize = { 100, 30 } }, { sleep = 200 }, { send = { 0, "exit 4\r" } },
+    }, auth(T.web)).wait()
+    assert.equal(4, cl.status().exit_code)
+    local p = assert(io.popen("ls " .. q(rdir)))
+    local files = {}
+    for name in p:lines() do files[#files + 1] = name end
+    p:close()
+    assert.equal(1, #files, table.concat(files, " "))
+    assert.matches("^web%-team_" .. names.web:gsub("%-", "%%-") .. "_%d+T%d+Z_1%.cast$", files[1])
+    local path = rdir .. "/" .. files[1]
+    assert.matches("recorded to " .. path:gsub("%p", "%%%0"), rec.log())
+    local function capture(cmd)
+      local pp = assert(io.popen(cmd))
+      local out = pp:read("a")
+      pp:close()
+      return out
+    end
+    assert.equal("600\n", capture("stat -c %a " .. q(path)))
+    local text = slurp(path)
+    local header = core.json_decode(text:match("^([^\n]*)"))
+    assert.same({ 2, 90, 20 }, { header.version, header.width, header.height })
+    assert.matches('\n%[[%d.]+, "r", "100x30"%]\n', text)
+    -- the recording's output is what the viewer was sent, to the byte (the euro sign came in
+    -- two writes); the client prints its messages as Latin-1, here made bytes again
+    local sent = cl.output(1):gsub("[\194\195][\128-\191]", function(ch)
+      return string.char((ch:byte(1) % 32) * 64 + ch:byte(2) % 64)
+    end)
+    local recorded = {}
+    for l in text:gmatch("[^\n]+") do
+      local ev = core.json_decode(l)
+      if ev[2] == "o" then recorded[#recorded + 1] = ev[3] end
+    end
+    assert.equal(sent, table.concat(recorded))
+    assert.matches("caf\195\169 \226\130\172 done", sent)
+    -- and asciinema itself plays it
+    local t = helpers.pty_run({ "asciinema", "cat", path })
+    t:expect("caf\195\169 \226\130\172 done")
+    t:wait()
+    t:close()
+  end)
+
   it("holds input typed after a resize until the engine has taken the resize", function()
     local slow = slow_engine("/resize?")
     local cl = ws(slow.wsurl("/api/exec/" .. names.web .. "?cmd=sh&tty=1"), {
@@ -485,6 +533,9 @@ describe("dockerpty serve #engine", function()
     _, err, status = helpers.dockerpty { "serve", "--listen", srv.host, "--tokens", tokens_file }
     assert.equal(125, status)
     assert.matches("^dockerpty: listen: cannot bind [^\n]*in use\n$", err)
+    _, err, status = helpers.dockerpty { "serve", "--record", dir .. "/no-such-dir" }
+    assert.equal(125, status)
+    assert.equal("dockerpty: --record: cannot make recordings in " .. dir .. "/no-such-dir: No such file or directory\n", err)
   end)
 end)
 

@@ -37,7 +37,10 @@
  *       closed it ("error" also for a client that broke the protocol: 1002 for a frame, 1008
  *       for a channel message: text, no channel, one a client may not send, a bad resize)
  *   gw:respond(conn, status, headers, body) -> true | nil, message    then the connection closes
- *   gw:upgrade(conn, {stream=, tty=, read_only=, protocol=, headers=}) -> session | nil, message
+ *   gw:upgrade(conn, {stream=, tty=, read_only=, protocol=, headers=, record=}) -> session | nil, message
+ *     record: the path of an asciicast v2 file Lua made and wrote the header of; the output
+ *     and resizes are appended as events (core.cast_event's), until the session ends or a
+ *     write fails: {kind="record_failed", session=, message=}
  *     the 101 answer; the session's id is the connection's; the stream is the gateway's from
  *     now on, closed when the session ends. Engine output goes as [1|2][bytes]; [0][bytes]
  *     from the client goes to the stream, [4][json] becomes a resize, [255][0] half-closes it
@@ -53,6 +56,7 @@
  *   gw:stats() -> {connections=, sessions=, max_connections= (after the descriptors' cap)}
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +141,11 @@ struct conn {
 	long last_ping, ping_sent;
 	long last_data; /* ms: the last data either way, for idle_timeout */
 	long engine_rest; /* ms: while output comes in bulk, the engine is read again then; or 0 */
+	/* the session's recording (asciicast v2, its header written by Lua), or -1 */
+	int rec_fd;
+	struct timespec rec_start;
+	unsigned char rec_carry[4];
+	size_t rec_carry_len;
 	/* Lua's close, held until what was queued before it is out: wslay sends a control frame
 	 * ahead of queued messages, and nothing after a close */
 	int close_code;
@@ -158,6 +167,7 @@ struct gateway {
 	size_t max_head, max_body, max_pending, max_message, max_connections, max_heads, max_heads_per_peer;
 	long head_timeout, ping_interval, ping_timeout, close_timeout, idle_timeout; /* ms */
 	char *raw, *scratch; /* READ_CHUNK + 1 each: engine reads, messages being queued */
+	char *cast; /* DP_CAST_MAX(READ_CHUNK): a recording's event, once a session records */
 	int dirty; /* connections to sweep */
 	long accept_pause; /* ms on the monotonic clock until which accept rests, or 0 */
 	long signals_seen; /* dp_interrupt_count when the last run returned */
@@ -198,6 +208,44 @@ static int events_waiting(gateway *g)
 	n = (int)lua_rawlen(g->L, -1);
 	lua_pop(g->L, 1);
 	return n;
+}
+
+/* ---- recordings ---- */
+
+static void rec_close(conn *c)
+{
+	if (c->rec_fd >= 0)
+		close(c->rec_fd);
+	c->rec_fd = -1;
+}
+
+/* Appends an event to the session's recording. A write that fails ends the recording, and
+ * Lua is told: {kind="record_failed", session=, message=}. */
+static void rec_event(gateway *g, conn *c, char code, const char *data, size_t n)
+{
+	struct timespec now;
+	double t;
+	size_t len, off = 0;
+
+	if (c->rec_fd < 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	t = (double)(now.tv_sec - c->rec_start.tv_sec) + (double)(now.tv_nsec - c->rec_start.tv_nsec) / 1e9;
+	len = dp_cast_event(g->cast, t < 0 ? 0 : t, code, data, n, c->rec_carry, &c->rec_carry_len);
+	while (off < len) {
+		ssize_t k = write(c->rec_fd, g->cast + off, len - off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			event_begin(g, "record_failed", "session", c->id);
+			lua_pushstring(g->L, k < 0 ? strerror(errno) : "nothing written");
+			lua_setfield(g->L, -2, "message");
+			event_end(g);
+			rec_close(c);
+			return;
+		}
+		off += (size_t)k;
+	}
 }
 
 /* ---- epoll ---- */
@@ -298,6 +346,7 @@ static void kill_conn(gateway *g, conn *c)
 		event_end(g);
 	}
 	release_stream(g, c);
+	rec_close(c);
 	watch_drop(g, &c->wc);
 	if (c->ws) {
 		wslay_event_context_free(c->ws);
@@ -687,6 +736,10 @@ static void on_message(wslay_event_context_ptr ctx, const struct wslay_event_on_
 		c->width = w;
 		c->height = h;
 		c->resize_pending = 1;
+		if (c->rec_fd >= 0) {
+			char size[32];
+			rec_event(c->g, c, 'r', size, (size_t)snprintf(size, sizeof size, "%dx%d", w, h));
+		}
 		if (!c->fenced) { /* what is typed after it is typed at the new size */
 			c->fenced = 1;
 			c->fence_at = c->in_len;
@@ -695,6 +748,15 @@ static void on_message(wslay_event_context_ptr ctx, const struct wslay_event_on_
 	} else if (ch == DP_CH_CLOSE && !c->half_close && !c->read_only) {
 		c->half_close = 1;
 	}
+}
+
+static int queue_output(gateway *g, conn *c, int channel, const char *data, size_t n);
+
+/* The container's output: recorded, then queued towards the client. */
+static int engine_output(gateway *g, conn *c, int channel, const char *data, size_t n)
+{
+	rec_event(g, c, 'o', data, n);
+	return queue_output(g, c, channel, data, n);
 }
 
 /* Queues [channel][bytes] towards the client. */
@@ -760,7 +822,7 @@ static int queue_demuxed(gateway *g, conn *c, size_t k, const char **bad, size_t
 		}
 		och = type == DP_STDOUT ? DP_CH_STDOUT : DP_CH_STDERR;
 		if (have && och != ch) {
-			queue_output(g, c, ch, g->scratch + 1, have);
+			engine_output(g, c, ch, g->scratch + 1, have);
 			have = 0;
 		}
 		ch = och;
@@ -768,7 +830,7 @@ static int queue_demuxed(gateway *g, conn *c, size_t k, const char **bad, size_t
 		have += out_len;
 	}
 	if (have)
-		queue_output(g, c, ch, g->scratch + 1, have);
+		engine_output(g, c, ch, g->scratch + 1, have);
 	return 0;
 }
 
@@ -796,7 +858,7 @@ static void engine_read(gateway *g, conn *c)
 			break;
 		if (k == 0 || k == DP_FAIL) {
 			if (have)
-				queue_output(g, c, DP_CH_STDOUT, g->scratch + 1, have);
+				engine_output(g, c, DP_CH_STDOUT, g->scratch + 1, have);
 			end_session(g, c, k == 0 ? "engine" : "error", k == 0 ? NULL : dp_stream_error(c->stream));
 			release_stream(g, c);
 			return;
@@ -822,7 +884,7 @@ static void engine_read(gateway *g, conn *c)
 		}
 	}
 	if (have)
-		queue_output(g, c, DP_CH_STDOUT, g->scratch + 1, have);
+		engine_output(g, c, DP_CH_STDOUT, g->scratch + 1, have);
 	if (c->state == ST_WS && wslay_event_want_write(c->ws))
 		ws_send(g, c);
 	if (i == READS_PER_STEP) {
@@ -1268,6 +1330,7 @@ static void accept_all(gateway *g)
 		c->wc.fd = fd;
 		c->we.c = c;
 		c->we.fd = -1;
+		c->rec_fd = -1;
 		memcpy(c->peer, peer, sizeof peer);
 		c->deadline = now_ms() + g->head_timeout;
 		g->conns[g->n++] = c;
@@ -1338,7 +1401,8 @@ static void gw_release(lua_State *L, gateway *g)
 	g->n = g->cap = 0;
 	free(g->raw);
 	free(g->scratch);
-	g->raw = g->scratch = NULL;
+	free(g->cast);
+	g->raw = g->scratch = g->cast = NULL;
 	luaL_unref(L, LUA_REGISTRYINDEX, g->listener_ref);
 	luaL_unref(L, LUA_REGISTRYINDEX, g->events_ref);
 	luaL_unref(L, LUA_REGISTRYINDEX, g->streams_ref);
@@ -1695,6 +1759,24 @@ static int m_upgrade(lua_State *L)
 	}
 	if (protocol && !offered(h, &u, protocol))
 		return luaL_argerror(L, 3, "the client did not offer that subprotocol");
+	lua_getfield(L, 3, "record");
+	if (!lua_isnil(L, -1)) { /* a file Lua made, its header in: the connection owns it now */
+		const char *path = luaL_checkstring(L, -1);
+		int fd;
+		if (!g->cast && !(g->cast = malloc(DP_CAST_MAX(READ_CHUNK))))
+			return luaL_error(L, "out of memory");
+		fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			lua_pushnil(L);
+			lua_pushfstring(L, "cannot record to %s: %s", path, strerror(errno));
+			return 2;
+		}
+		rec_close(c);
+		c->rec_fd = fd;
+		c->rec_carry_len = 0;
+		clock_gettime(CLOCK_MONOTONIC, &c->rec_start);
+	}
+	lua_pop(L, 1);
 	lua_pushfstring(L, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 			"Sec-WebSocket-Accept: %s\r\n%s%s%s",
 			u.accept, protocol ? "Sec-WebSocket-Protocol: " : "", protocol ? protocol : "",

@@ -174,15 +174,16 @@ static int l_cast_event(lua_State *L)
 	const char *data = luaL_checklstring(L, 3, &n);
 	const char *carry_in = luaL_optlstring(L, 4, "", &carry_len);
 	unsigned char carry[4];
-	luaL_Buffer b;
 	char *out;
+	size_t len;
 
 	luaL_argcheck(L, clen == 1, 2, "one character expected");
 	luaL_argcheck(L, carry_len <= 3, 4, "at most 3 bytes");
 	luaL_argcheck(L, t >= 0 && t < 1e12, 1, "out of range");
 	memcpy(carry, carry_in, carry_len);
-	out = luaL_buffinitsize(L, &b, DP_CAST_MAX(n));
-	luaL_pushresultsize(&b, dp_cast_event(out, t, code[0], data, n, carry, &carry_len));
+	out = lua_newuserdata(L, DP_CAST_MAX(n)); /* the collector owns it */
+	len = dp_cast_event(out, t, code[0], data, n, carry, &carry_len);
+	lua_pushlstring(L, out, len);
 	lua_pushlstring(L, (const char *)carry, carry_len);
 	return 2;
 }

@@ -1,6 +1,7 @@
 -- dockerpty serve's flags, in flags.lua's form for cli.lua to register, and their values
 -- checked into the gateway's settings: the listener, TLS, tokens, origins, limits. What is
 -- unsafe on a network is refused unless --insecure-listen says so.
+local core = require "dockerpty.core"
 local origin = require "dockerpty.gateway.origin"
 
 local M = {}
@@ -23,6 +24,8 @@ M.flags = {
   { long = "max-sessions-per-token", kind = "int", meta = "n", help = "Sessions open at once with one token" },
   { long = "idle-timeout", kind = "string", meta = "duration", default = M.DEFAULT_IDLE_TIMEOUT,
     help = "End a session with no bytes either way for this long, 0 for never (default " .. M.DEFAULT_IDLE_TIMEOUT .. ")" },
+  { long = "record", kind = "string", meta = "dir",
+    help = "Record every session in this directory (asciicast v2, one file each, named by token, container and time)" },
   { long = "insecure-listen", kind = "bool", help = "Allow a non-loopback address without TLS or without --tokens" },
   { short = "h", long = "help", kind = "bool", help = "Print usage" },
 }
@@ -107,7 +110,7 @@ end
 -- settings = {listen = (from M.listen), tls = nil | {cert =, key =, client_ca =}, tokens =
 -- (the file, or nil: make one), origins = (origin.compile's matchers), max_sessions =,
 -- max_sessions_per_token = (nil: no cap of its own), idle_timeout = (seconds, 0: none),
--- insecure = bool}.
+-- insecure = bool, record = (the directory, or nil)}.
 function M.validate(v)
   local l, lerr = M.listen(v.listen or M.DEFAULT_LISTEN)
   if not l then return nil, lerr end
@@ -148,6 +151,16 @@ function M.validate(v)
     return nil, ('invalid --idle-timeout "%s": expected a duration as 30s, 15m or 1h, or 0 for none'):format(idle_text)
   end
   if idle > 0 and idle < 1 then return nil, ('invalid --idle-timeout "%s": at least 1s, or 0 for none'):format(idle_text) end
+  local record = v.record
+  if record then
+    if record == "" then return nil, "--record: expected a directory" end
+    local probe = record .. "/.dockerpty-record-probe-" .. core.random_bytes(6):gsub(".", function(ch)
+      return ("%02x"):format(ch:byte()) end)
+    local ok, perr = core.create_file(probe, true)
+    if not ok then
+      return nil, ("--record: cannot make recordings in %s: %s"):format(record, (perr or ""):gsub("^.-: ", ""))
+    end
+  end
   return {
     listen = l,
     tls = cert and { cert = cert, key = key, client_ca = ca } or nil,
@@ -157,6 +170,7 @@ function M.validate(v)
     max_sessions_per_token = per,
     idle_timeout = idle,
     insecure = insecure,
+    record = record,
   }
 end
 

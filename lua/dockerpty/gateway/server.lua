@@ -356,14 +356,24 @@ function Server:start_session(conn, s, c)
     if s.width and s.tty and not self.stopping then self.client:resize(c.Id, s.height, s.width) end
   end
   if self.stopping then return gone("the gateway is stopping") end
+  local path, rerr = self:recording(s)
+  if rerr then
+    self:refuse(conn, 500, "cannot record the session")
+    return gone(rerr)
+  end
   local id, uerr = self.gw:upgrade(conn, { stream = stream, tty = s.tty, read_only = s.read_only,
-    protocol = s.protocol, headers = { ["Cache-Control"] = "no-store" } })
-  if not id then return gone(uerr) end
+    protocol = s.protocol, headers = { ["Cache-Control"] = "no-store" }, record = path })
+  if not id then
+    if path then os.remove(path) end
+    if uerr and path and uerr:find(path, 1, true) then self:refuse(conn, 500, "cannot record the session") end
+    return gone(uerr)
+  end
+  s.record = path
   s.id = id
   self.live[id] = s
-  self.log(("session %d start: token %s, %s %s (%s)%s%s"):format(id, s.token, s.kind, sel.printable(s.name),
+  self.log(("session %d start: token %s, %s %s (%s)%s%s%s"):format(id, s.token, s.kind, sel.printable(s.name),
     c.Id:sub(1, 12), s.argv and ": " .. sel.printable(table.concat(s.argv, " ")) or "",
-    s.read_only and ", read-only" or ""))
+    s.read_only and ", read-only" or "", path and ", recorded to " .. sel.printable(path) or ""))
   return true
 end
 
@@ -399,6 +409,36 @@ function Server:route(ev)
     return self:open(ev, who, kind, ref, query)
   end
   self:refuse(conn, 404, "no such page: " .. path)
+end
+
+-- ---- recordings ----
+
+-- A name's part in a file name: what is not a letter, digit, dot, dash or underscore is "_".
+local function file_part(s)
+  return ((s or ""):gsub("[^%w._-]", "_"):gsub("^%.", "_"))
+end
+
+-- With --record: the session's file, made (0600, never over another) with its asciicast v2
+-- header, named TOKEN_CONTAINER_TIME_N.cast -> path | nil (no recording) | nil, message.
+function Server:recording(s)
+  local dir = self.settings.record
+  if not dir then return nil end
+  self.recorded = (self.recorded or 0) + 1
+  local now = os.time()
+  local path = ("%s/%s_%s_%s_%d.cast"):format(dir, file_part(s.token), file_part(s.name ~= "" and s.name or s.container:sub(1, 12)),
+    os.date("!%Y%m%dT%H%M%SZ", now), self.recorded)
+  local f, err = core.create_file(path)
+  if not f then return nil, "cannot record to " .. err end
+  local header = { version = 2, width = s.width or 80, height = s.height or 24, timestamp = now,
+    title = s.kind .. " " .. s.name .. (s.argv and ": " .. table.concat(s.argv, " ") or ""),
+    env = { TERM = "xterm-256color" } }
+  local ok, werr = f:write(core.json_encode(header), "\n")
+  f:close()
+  if not ok then
+    os.remove(path)
+    return nil, ("cannot record to %s: %s"):format(path, werr)
+  end
+  return path
 end
 
 -- ---- a session's end ----
@@ -534,6 +574,9 @@ function Server:handle(ev)
     self:ended(ev)
   elseif ev.kind == "resize" then
     self:resize(ev)
+  elseif ev.kind == "record_failed" then
+    local s = self.live[ev.session]
+    if s then self.log(("session %d: its recording %s ends here: %s"):format(s.id, sel.printable(s.record or "?"), ev.message)) end
   elseif ev.kind == "input_dropped" then
     local s = self.live[ev.session]
     if s then self.log(("session %d: input dropped: the token is read-only"):format(s.id)) end
