@@ -82,6 +82,7 @@ build = {
         "src/demux.c", "src/keys.c", "src/head.c", "src/stream.c", "src/term.c", "src/pump.c",
         "src/file.c", "src/fs.c", "src/request.c", "src/handshake.c",
         "src/webparsers.c", "src/crypto.c", "src/listener.c", "src/websocket.c", "src/gateway.c",
+        "src/cast.c",
       },
       libraries = { "curl", "cjson", "ssl", "crypto", "wslay", "m" },
       incdirs = { "$(CURL_INCDIR)", "$(CJSON_INCDIR)", "$(OPENSSL_INCDIR)" },

@@ -215,6 +215,19 @@ describe("luarocks install #engine #install", function()
   end)
 end)
 
+describe("the rockspec", function()
+  it("builds the core from every C file and installs every module", function()
+    local spec = helpers.read_file("rockspec/dockerpty-scm-1.rockspec")
+    local p = assert(io.popen("ls src/*.c; find lua -name '*.lua'"))
+    local missing = {}
+    for file in p:lines() do
+      if not spec:find('"' .. file .. '"', 1, true) then missing[#missing + 1] = file end
+    end
+    p:close()
+    assert.same({}, missing)
+  end)
+end)
+
 describe("make run #engine", function()
   it("opens a shell in a container that is removed when it exits", function()
     local c = helpers.engine()
