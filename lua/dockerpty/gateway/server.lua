@@ -10,6 +10,7 @@ local policy = require "dockerpty.gateway.policy"
 local sessions = require "dockerpty.gateway.sessions"
 local page = require "dockerpty.gateway.page"
 local hangup = require "dockerpty.hangup"
+local record = require "dockerpty.record"
 local sel = require "dockerpty.select"
 
 local M = {}
@@ -424,20 +425,12 @@ function Server:recording(s)
   local dir = self.settings.record
   if not dir then return nil end
   self.recorded = (self.recorded or 0) + 1
-  local now = os.time()
   local path = ("%s/%s_%s_%s_%d.cast"):format(dir, file_part(s.token), file_part(s.name ~= "" and s.name or s.container:sub(1, 12)),
-    os.date("!%Y%m%dT%H%M%SZ", now), self.recorded)
-  local f, err = core.create_file(path)
-  if not f then return nil, "cannot record to " .. err end
-  local header = { version = 2, width = s.width or 80, height = s.height or 24, timestamp = now,
-    title = s.kind .. " " .. s.name .. (s.argv and ": " .. table.concat(s.argv, " ") or ""),
-    env = { TERM = "xterm-256color" } }
-  local ok, werr = f:write(core.json_encode(header), "\n")
-  f:close()
-  if not ok then
-    os.remove(path)
-    return nil, ("cannot record to %s: %s"):format(path, werr)
-  end
+    os.date("!%Y%m%dT%H%M%SZ"), self.recorded)
+  local rec, err = record.open(path, s.height, s.width,
+    s.kind .. " " .. s.name .. (s.argv and ": " .. table.concat(s.argv, " ") or ""))
+  if not rec then return nil, err end
+  rec:close() -- the header is in: the C loop appends the events
   return path
 end
 
